@@ -1,0 +1,54 @@
+// Bundles the extension (and the webviews entry) with esbuild, and transpiles
+// sources and tests one-to-one into out/ for the test runners.
+// Usage: node scripts/build.mjs [--production] [--tests]
+import * as esbuild from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const production = process.argv.includes('--production');
+const withTests = process.argv.includes('--tests');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: production,
+  sourcemap: !production,
+  logLevel: 'warning',
+  // ssh2 (through dockerode) loads optional native add-ons inside try/catch;
+  // leave them out so the bundle falls back to pure JavaScript.
+  external: ['vscode', 'cpu-features', '*.node'],
+};
+
+function walk(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p) : /\.ts$/.test(e.name) && !e.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+await esbuild.build({
+  ...common,
+  entryPoints: { extension: path.join(root, 'src/extension.ts'), debugAdapter: path.join(root, 'src/debug/adapterMain.ts') },
+  outdir: path.join(root, 'dist'),
+});
+await esbuild.build({ ...common, platform: 'browser', format: 'iife', entryPoints: [path.join(root, 'webviews/main.ts')], outfile: path.join(root, 'dist/webviews/main.js') });
+
+if (withTests) {
+  fs.rmSync(path.join(root, 'out'), { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: [...walk(path.join(root, 'src')), ...walk(path.join(root, 'test'))],
+    outdir: path.join(root, 'out'),
+    outbase: root,
+    bundle: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
+}
+console.log(`built dist/${withTests ? ' and out/' : ''}${production ? ' (production)' : ''}`);

@@ -1,0 +1,96 @@
+// Builds the local test images. No registry can be reached here, so every
+// image is made from Debian packages and tagged locally. An image is rebuilt
+// only when its recipe hash (a label) changes.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { aptEnsure, log, run, runLoud, which } from './sh.mjs';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const fixtures = path.resolve(here, '../../test/fixtures');
+
+export const IMAGES = {
+  busybox: 'container-sidecar-test/busybox:1',
+  target: 'container-sidecar-test/target:1',
+  gdb: 'container-sidecar-test/gdb:1',
+};
+
+const RECIPE_LABEL = 'io.container-sidecar.recipe';
+
+function recipeOf(image) {
+  return run('docker', ['image', 'inspect', '-f', `{{index .Config.Labels "${RECIPE_LABEL}"}}`, image], { allowFail: true }).stdout?.trim();
+}
+
+function hash(...parts) {
+  return crypto.createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
+}
+
+/** Streams a folder as a tar into `docker import`; tar and docker are given argv arrays. */
+function importDir(dir, tag, changes) {
+  const tar = spawnSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 1 << 30 });
+  if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
+  const args = ['import'];
+  for (const c of changes) args.push('-c', c);
+  args.push('-', tag);
+  run('docker', args, { input: tar.stdout });
+}
+
+async function busybox(tag) {
+  await aptEnsure(['busybox-static']);
+  const recipe = hash('busybox', run('busybox', ['--help'], { allowFail: true }).stdout.split('\n')[0]);
+  if (recipeOf(tag) === recipe) return;
+  log(`building ${tag}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bb-'));
+  fs.mkdirSync(path.join(dir, 'bin'));
+  for (const d of ['tmp', 'etc', 'root', 'var/www', 'data']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.chmodSync(path.join(dir, 'tmp'), 0o1777);
+  fs.copyFileSync(which('busybox'), path.join(dir, 'bin/busybox'));
+  fs.chmodSync(path.join(dir, 'bin/busybox'), 0o755);
+  for (const applet of run('busybox', ['--list']).stdout.split('\n').filter(Boolean)) {
+    if (applet !== 'busybox') fs.symlinkSync('busybox', path.join(dir, 'bin', applet));
+  }
+  fs.writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  fs.writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  importDir(dir, tag, ['CMD ["/bin/sh"]', 'ENV PATH=/bin', `LABEL ${RECIPE_LABEL}=${recipe}`]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function target(tag) {
+  const src = fs.readFileSync(path.join(fixtures, 'target.c'), 'utf8');
+  const recipe = hash('target', src);
+  if (recipeOf(tag) === recipe) return;
+  if (!which('gcc')) await aptEnsure(['gcc', 'libc6-dev']);
+  log(`building ${tag}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'target-'));
+  // The binary is built from /src/target.c so debug info names a stable path.
+  fs.mkdirSync(path.join(dir, 'app'));
+  fs.mkdirSync(path.join(dir, 'src'));
+  fs.mkdirSync(path.join(dir, 'tmp'));
+  fs.chmodSync(path.join(dir, 'tmp'), 0o1777);
+  fs.writeFileSync(path.join(dir, 'src/target.c'), src);
+  fs.writeFileSync(path.join(dir, 'app/config.json'), '{ "name": "target", "port": 7070 }\n');
+  run('gcc', ['-g', '-O0', '-static', '-fdebug-prefix-map=' + dir + '=', '-o', path.join(dir, 'app/target'), path.join(dir, 'src/target.c')]);
+  importDir(dir, tag, ['CMD ["/app/target"]', `LABEL ${RECIPE_LABEL}=${recipe}`]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function gdb(tag) {
+  const recipe = hash('gdb', 'bookworm', 'gdb,procps,iproute2');
+  if (recipeOf(tag) === recipe) return;
+  await aptEnsure(['mmdebstrap']);
+  log(`building ${tag} with mmdebstrap (about half a minute)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gdbimg-'));
+  const tar = path.join(dir, 'rootfs.tar');
+  await runLoud('mmdebstrap', ['--quiet', '--variant=apt', '--include=gdb,procps,iproute2', 'bookworm', tar]);
+  const args = ['import', '-c', 'CMD ["/bin/bash"]', '-c', `LABEL ${RECIPE_LABEL}=${recipe}`, tar, tag];
+  run('docker', args);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export async function ensureImages(which = Object.keys(IMAGES)) {
+  const builders = { busybox, target, gdb };
+  for (const name of which) await builders[name](IMAGES[name]);
+  return IMAGES;
+}

@@ -1,0 +1,100 @@
+// Containers as the rest of the extension sees them: plain data built from
+// the Engine API's list and inspect answers.
+import type Docker from 'dockerode';
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerModel {
+  id: string;
+  shortId: string;
+  name: string;
+  image: string;
+  state: ContainerState;
+  /** The engine's own status text, e.g. "Up 3 minutes" or "Exited (0) 2 hours ago". */
+  status: string;
+  created: Date;
+  labels: Record<string, string>;
+  composeProject?: string;
+  ports: string[];
+  command: string;
+}
+
+export interface ContainerDetail extends ContainerModel {
+  /** Host PID of the container's first process, or undefined when not running. */
+  pid?: number;
+  exitCode?: number;
+  startedAt?: Date;
+  finishedAt?: Date;
+  error?: string;
+  hostConfig: {
+    pidMode: string;
+    networkMode: string;
+    ipcMode: string;
+    utsMode: string;
+    cgroupnsMode: string;
+    userNsMode: string;
+  };
+}
+
+export const shortId = (id: string) => id.slice(0, 12);
+
+function formatPort(p: Docker.Port): string {
+  return p.PublicPort ? `${p.IP ?? ''}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`;
+}
+
+export function toContainerModel(c: Docker.ContainerInfo): ContainerModel {
+  const labels = c.Labels ?? {};
+  return {
+    id: c.Id,
+    shortId: shortId(c.Id),
+    name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+    image: c.Image,
+    state: c.State as ContainerState,
+    status: c.Status,
+    created: new Date(c.Created * 1000),
+    labels,
+    composeProject: labels['com.docker.compose.project'],
+    ports: (c.Ports ?? []).map(formatPort),
+    command: c.Command,
+  };
+}
+
+/** The engine writes "0001-01-01T00:00:00Z" for times that never happened. */
+function engineDate(s: string | undefined): Date | undefined {
+  if (!s || s.startsWith('0001-')) return undefined;
+  const d = new Date(s);
+  return isNaN(d.getTime()) ? undefined : d;
+}
+
+export function toContainerDetail(i: Docker.ContainerInspectInfo): ContainerDetail {
+  const labels = i.Config?.Labels ?? {};
+  const st = i.State;
+  const hc = (i.HostConfig ?? {}) as Docker.HostConfig & { CgroupnsMode?: string; UTSMode?: string };
+  const state = (st.Status as ContainerState) ?? (st.Running ? 'running' : 'exited');
+  return {
+    id: i.Id,
+    shortId: shortId(i.Id),
+    name: i.Name.replace(/^\//, ''),
+    image: i.Config?.Image ?? i.Image,
+    state,
+    status: state,
+    created: new Date(i.Created),
+    labels,
+    composeProject: labels['com.docker.compose.project'],
+    ports: Object.keys(i.NetworkSettings?.Ports ?? {}),
+    command: [...(i.Config?.Entrypoint ? ([] as string[]).concat(i.Config.Entrypoint) : []), ...(i.Config?.Cmd ?? [])].join(' '),
+    pid: st.Pid > 0 ? st.Pid : undefined,
+    exitCode: state === 'exited' || state === 'dead' ? st.ExitCode : undefined,
+    startedAt: engineDate(st.StartedAt),
+    finishedAt: engineDate(st.FinishedAt),
+    error: st.Error || undefined,
+    hostConfig: {
+      pidMode: hc.PidMode ?? '',
+      networkMode: hc.NetworkMode ?? '',
+      ipcMode: hc.IpcMode ?? '',
+      utsMode: hc.UTSMode ?? '',
+      cgroupnsMode: hc.CgroupnsMode ?? '',
+      userNsMode: hc.UsernsMode ?? '',
+    },
+  };
+}
