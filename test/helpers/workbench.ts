@@ -1,0 +1,113 @@
+// Stands up the real workbench for a test: code-server on loopback with the
+// extension, and Debian's Chromium driven by playwright-core.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { projectRoot, testOutput } from './paths';
+import type { HostResult } from './hostRunner';
+
+interface CodeServerLib {
+  startCodeServer(o: object): Promise<{ port: number; base: string; stop(): void; extensionsDir: string }>;
+  payloadUrl(port: number, o: object): string;
+  codeServerBin: string;
+}
+
+export async function codeServerLib(): Promise<CodeServerLib> {
+  return (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/codeserver.mjs')).href)) as CodeServerLib;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.SIDECAR_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+export function makeWorkspace(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cs-ws-${name}-`));
+  fs.mkdirSync(path.join(dir, '.vscode'));
+  // Settings a person would set for this bench: local images, quiet workbench.
+  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'sidecar.files.helperImage': process.env.SIDECAR_IMAGE_BUSYBOX ?? 'container-sidecar-test/busybox:1',
+  }, null, 2));
+  return dir;
+}
+
+/**
+ * Runs the compiled host test module in `testsDir` inside code-server's real
+ * extension host and returns one result per test.
+ */
+export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: number; env?: Record<string, string>; uid?: number; gid?: number } = {}): Promise<HostResult[]> {
+  const lib = await codeServerLib();
+  fs.mkdirSync(testOutput, { recursive: true });
+  const results = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-results-')), 'results.jsonl');
+  fs.writeFileSync(results, '');
+  if (opts.uid !== undefined) fs.chownSync(path.dirname(results), opts.uid, opts.gid ?? opts.uid), fs.chownSync(results, opts.uid, opts.gid ?? opts.uid);
+  const workspace = makeWorkspace('host');
+  const server = await lib.startCodeServer({
+    workspace,
+    logFile: path.join(testOutput, 'code-server-integration.log'),
+    env: { SIDECAR_TEST_RESULTS: results, ...opts.env },
+    uid: opts.uid, gid: opts.gid,
+  });
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    await page.goto(lib.payloadUrl(server.port, { workspace, extensionDir: projectRoot, testsDir }));
+    const until = Date.now() + (opts.timeoutMs ?? 5 * 60_000);
+    for (;;) {
+      const lines = fs.readFileSync(results, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (lines.some((l) => l.done)) return lines.filter((l) => !l.done);
+      if (Date.now() > until) {
+        return [...lines.filter((l) => !l.done), { name: 'extension host run', ok: false, error: `no completion within ${opts.timeoutMs ?? 300000} ms; see test-output/code-server-integration.log`, ms: 0 }];
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+}
+
+export interface Workbench {
+  page: Page;
+  browser: Browser;
+  workspace: string;
+  close(): Promise<void>;
+}
+
+/** Opens the workbench with the packaged .vsix installed, as a user would have it. */
+export async function openWorkbench(name: string, opts: { workspace?: string } = {}): Promise<Workbench> {
+  const lib = await codeServerLib();
+  const vsix = path.join(projectRoot, 'container-sidecar.vsix');
+  if (!fs.existsSync(vsix)) throw new Error('container-sidecar.vsix is missing: run npm run package first');
+  const extensionsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'));
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, [lib.codeServerBin, '--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: 'ignore' });
+  const workspace = opts.workspace ?? makeWorkspace(name);
+  fs.mkdirSync(testOutput, { recursive: true });
+  const server = await lib.startCodeServer({ workspace, extensionsDir, logFile: path.join(testOutput, `code-server-${name}.log`) });
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  return {
+    page, browser, workspace,
+    async close() {
+      await browser.close();
+      server.stop();
+    },
+  };
+}
+
+export function screenshotPath(name: string): string {
+  const dir = path.join(testOutput, 'screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${name}.png`);
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { SidecarApi } from '../../src/extension';
+import type { ContainerItem } from '../../src/views/containersView';
+import { eventually, type HostTest } from '../helpers/hostRunner';
+import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+
+const EXTENSION_ID = 'container-sidecar.container-sidecar';
+
+async function api(): Promise<SidecarApi> {
+  const ext = vscode.extensions.getExtension<SidecarApi>(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is installed`);
+  return ext.activate();
+}
+
+async function rootItems(a: SidecarApi): Promise<ContainerItem[]> {
+  return (await a.containers.getChildren()) as ContainerItem[];
+}
+
+export const containersViewTests: HostTest[] = [
+  {
+    name: 'the extension activates in the real extension host',
+    async fn() {
+      const a = await api();
+      assert.ok(vscode.extensions.getExtension(EXTENSION_ID)!.isActive);
+      assert.ok(a.containers);
+      const cmds = await vscode.commands.getCommands(true);
+      assert.ok(cmds.includes('sidecar.containers.refresh'));
+    },
+  },
+  {
+    name: 'the tree lists the containers the test started, with their states',
+    async fn() {
+      const docker = testDocker();
+      const running = await runContainer(docker, { name: uniqueName('it-running') });
+      const stopped = await runContainer(docker, { name: uniqueName('it-stopped'), cmd: ['true'] });
+      await stopped.wait();
+      try {
+        const items = await rootItems(await api());
+        const find = async (c: typeof running) => items.find((i) => i.container.id === c.id);
+        const r = await find(running);
+        const s = await find(stopped);
+        assert.ok(r && s, 'both containers are in the tree');
+        assert.equal(r.contextValue, 'running');
+        assert.equal(s.contextValue, 'exited');
+        assert.equal((r.iconPath as vscode.ThemeIcon).id, 'vm-running');
+        assert.equal((s.iconPath as vscode.ThemeIcon).id, 'vm-outline');
+        assert.match(String(r.description), new RegExp(running.id.slice(0, 12)));
+      } finally {
+        await removeQuietly(docker, [running, stopped]);
+      }
+    },
+  },
+  {
+    name: 'after a container starts, the refresh command shows it',
+    async fn() {
+      const a = await api();
+      const docker = testDocker();
+      const name = uniqueName('it-refresh');
+      assert.ok(!(await rootItems(a)).some((i) => i.container.name === name));
+      const c = await runContainer(docker, { name });
+      try {
+        let fired = false;
+        const sub = a.containers.onDidChangeTreeData(() => (fired = true));
+        await vscode.commands.executeCommand('sidecar.containers.refresh');
+        sub.dispose();
+        assert.ok(fired, 'refresh fires a tree change');
+        const item = (await rootItems(a)).find((i) => i.container.name === name);
+        assert.equal(item?.contextValue, 'running');
+      } finally {
+        await removeQuietly(docker, [c]);
+      }
+    },
+  },
+  {
+    name: 'a malformed sidecar.engines setting gives a clear message in the view, not a crash',
+    async fn() {
+      const a = await api();
+      const cfg = vscode.workspace.getConfiguration('sidecar');
+      await cfg.update('engines', ['ftp://nowhere'], vscode.ConfigurationTarget.Global);
+      try {
+        await eventually(async () => (await rootItems(a)).length === 0 && !a.containers.engineStatus.ok, 'the view to report the bad setting');
+        const st = a.containers.engineStatus;
+        assert.ok(!st.ok && /sidecar\.engines/.test(st.error) && /not a Docker endpoint/.test(st.error), JSON.stringify(st));
+      } finally {
+        await cfg.update('engines', undefined, vscode.ConfigurationTarget.Global);
+      }
+      await eventually(async () => (await rootItems(a)).length > 0 || a.containers.engineStatus.ok, 'the view to recover');
+    },
+  },
+  {
+    name: 'an engine that does not answer: the view names the endpoint and the error',
+    async fn() {
+      const a = await api();
+      const cfg = vscode.workspace.getConfiguration('sidecar');
+      await cfg.update('engines', ['unix:///tmp/cs-no-engine.sock'], vscode.ConfigurationTarget.Global);
+      try {
+        await eventually(async () => { await rootItems(a); return !a.containers.engineStatus.ok; }, 'the view to report the engine');
+        const st = a.containers.engineStatus;
+        assert.ok(!st.ok);
+        assert.equal(st.endpoint, 'unix:///tmp/cs-no-engine.sock');
+        assert.match(st.error, /No Docker Engine answers at unix:\/\/\/tmp\/cs-no-engine\.sock: the socket does not exist/);
+      } finally {
+        await cfg.update('engines', undefined, vscode.ConfigurationTarget.Global);
+      }
+    },
+  },
+];
