@@ -48,7 +48,11 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
   fs.mkdirSync(testOutput, { recursive: true });
   const results = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-results-')), 'results.jsonl');
   fs.writeFileSync(results, '');
-  if (opts.uid !== undefined) fs.chownSync(path.dirname(results), opts.uid, opts.gid ?? opts.uid), fs.chownSync(results, opts.uid, opts.gid ?? opts.uid);
+  if (opts.uid !== undefined) {
+    // A non-root extension host must be able to write its results.
+    fs.chownSync(path.dirname(results), opts.uid, opts.gid ?? opts.uid);
+    fs.chownSync(results, opts.uid, opts.gid ?? opts.uid);
+  }
   const workspace = makeWorkspace('host');
   const server = await lib.startCodeServer({
     workspace,
