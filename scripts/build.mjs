@@ -29,7 +29,8 @@ function walk(dir) {
   });
 }
 
-fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+// No clean step: several builds may run at once on a shared checkout, and
+// esbuild overwrites every output it owns.
 await esbuild.build({
   ...common,
   entryPoints: { extension: path.join(root, 'src/extension.ts'), debugAdapter: path.join(root, 'src/debug/adapterMain.ts') },
@@ -38,7 +39,6 @@ await esbuild.build({
 await esbuild.build({ ...common, platform: 'browser', format: 'iife', entryPoints: [path.join(root, 'webviews/main.ts')], outfile: path.join(root, 'dist/webviews/main.js') });
 
 if (withTests) {
-  fs.rmSync(path.join(root, 'out'), { recursive: true, force: true });
   await esbuild.build({
     entryPoints: [...walk(path.join(root, 'src')), ...walk(path.join(root, 'test'))],
     outdir: path.join(root, 'out'),
