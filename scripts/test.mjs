@@ -39,6 +39,13 @@ function tier(name) {
   });
 }
 
+// Containers that tests or the extension create carry one of these labels.
+// Only those made during this run are removed, so a concurrent run is left alone.
+const { spawnSync } = await import('node:child_process');
+const labelled = () => ['io.container-sidecar.test', 'io.container-sidecar.managed=true'].flatMap((l) =>
+  spawnSync('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=${l}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
+const before = new Set(labelled());
+
 const results = [];
 try {
   for (const t of run) {
@@ -47,9 +54,11 @@ try {
   }
 } finally {
   // Leave nothing behind: test containers, then the engine if this run started it.
-  const { spawnSync } = await import('node:child_process');
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', 'label=io.container-sidecar.test'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  if (ids.length) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+  const left = labelled().filter((id) => !before.has(id));
+  if (left.length) {
+    console.log(`removing ${left.length} container(s) left behind by the tests`);
+    spawnSync('docker', ['rm', '-f', ...left], { stdio: 'ignore' });
+  }
   await bench.engine.stop();
 }
 
