@@ -113,7 +113,7 @@ describe('sidecars: the seed demonstration on the real engine', () => {
   it('netstat -ltn shows the port the target listens on', async () => {
     const r = await eventually(async () => {
       const x = await execIn(docker, sidecarId, ['netstat', '-ltn']);
-      return /127\.0\.0\.1:7070/.test(x.stdout) && x;
+      return /127\.0\.0\.1:7070/.test(x.stdout) ? x : undefined;
     }, 'the target to listen');
     assert.match(r.stdout, /127\.0\.0\.1:7070\s.*LISTEN/);
   });
@@ -121,7 +121,7 @@ describe('sidecars: the seed demonstration on the real engine', () => {
   it('/proc/1/root shows a file the target created', async () => {
     const r = await eventually(async () => {
       const x = await execIn(docker, sidecarId, ['ls', '/proc/1/root/tmp']);
-      return /target-started/.test(x.stdout) && x;
+      return /target-started/.test(x.stdout) ? x : undefined;
     }, 'the target to write its file');
     assert.match(r.stdout, /target-started/);
     const bin = await execIn(docker, sidecarId, ['ls', '/proc/1/root/app']);
