@@ -115,7 +115,7 @@ describe('sidecars: the seed demonstration on the real engine', () => {
       const x = await execIn(docker, sidecarId, ['netstat', '-ltn']);
       return /127\.0\.0\.1:7070/.test(x.stdout) ? x : undefined;
     }, 'the target to listen');
-    assert.match(r.stdout, /127\.0\.0\.1:7070\s.*LISTEN/);
+    assert.match(r!.stdout, /127\.0\.0\.1:7070\s.*LISTEN/);
   });
 
   it('/proc/1/root shows a file the target created', async () => {
@@ -123,7 +123,7 @@ describe('sidecars: the seed demonstration on the real engine', () => {
       const x = await execIn(docker, sidecarId, ['ls', '/proc/1/root/tmp']);
       return /target-started/.test(x.stdout) ? x : undefined;
     }, 'the target to write its file');
-    assert.match(r.stdout, /target-started/);
+    assert.match(r!.stdout, /target-started/);
     const bin = await execIn(docker, sidecarId, ['ls', '/proc/1/root/app']);
     assert.match(bin.stdout, /target/);
   });
