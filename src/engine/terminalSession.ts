@@ -151,7 +151,7 @@ export class SidecarTerminalSession {
       });
       if (!t) return { kind: 'target-stopped', state: 'missing' };
       if (!t.State.Running) return { kind: 'target-stopped', state: t.State.Status };
-      const code = await Promise.race([this.exitCode, new Promise<undefined>((r) => setTimeout(r, 2000))]);
+      const code = await Promise.race([this.exitCode, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       return { kind: 'exited', code };
     } catch (err) {
       if (err instanceof EngineUnavailableError) return { kind: 'engine-lost', message: err.message };
