@@ -2,9 +2,12 @@
 import * as vscode from 'vscode';
 import { SidecarContext } from './context';
 import { registerContainersView } from './views/containersView';
+import { registerNamespacesView } from './views/namespacesView';
+import { registerContainerCommands } from './commands/containers';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
+  namespaces: ReturnType<typeof registerNamespacesView>;
   context: SidecarContext;
 }
 
@@ -13,8 +16,10 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const ctx = new SidecarContext(extension, log);
   extension.subscriptions.push(log, ctx);
   const containers = registerContainersView(ctx);
+  const namespaces = registerNamespacesView(ctx, containers.explorer!.model);
+  registerContainerCommands(ctx, containers.explorer!);
   log.info('Container Sidecar activated');
-  return { containers, context: ctx };
+  return { containers, namespaces, context: ctx };
 }
 
 export function deactivate(): void {

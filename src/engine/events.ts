@@ -49,15 +49,14 @@ export function parseEvent(raw: RawEvent): ContainerEvent | undefined {
 }
 
 /**
- * Events: `event` (ContainerEvent), `state` (StreamState), `reconnected` (after
- * a stream was lost and a new one opened; not on the first connect).
+ * Events: `event` (ContainerEvent), `state` (StreamState), `reconnected` (a
+ * stream opened after a failure; not on a first connect that just works).
  */
 export class EngineEvents extends EventEmitter {
   private stream: NodeJS.ReadableStream | undefined;
   private timer: NodeJS.Timeout | undefined;
   private delay: number;
   private stopped = false;
-  private everConnected = false;
   private lost = false;
   private readonly minDelay: number;
   private readonly maxDelay: number;
@@ -88,7 +87,7 @@ export class EngineEvents extends EventEmitter {
     this.timer = undefined;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.engine.call((d) => d.getEvents({ filters: JSON.stringify({ type: ['container'] }) } as never));
+      stream = await this.engine.call((d) => d.getEvents({ filters: { type: ['container'] } }));
     } catch (err) {
       this.lose(err);
       return;
@@ -100,8 +99,9 @@ export class EngineEvents extends EventEmitter {
     this.stream = stream;
     this.delay = this.minDelay;
     this.setState({ connected: true });
-    if (this.everConnected && this.lost) this.emit('reconnected');
-    this.everConnected = true;
+    // After any failure (a lost stream, or an engine that was down at the
+    // first try) consumers must reload once: the gap's events are gone.
+    if (this.lost) this.emit('reconnected');
     this.lost = false;
     let buf = '';
     stream.on('data', (chunk: Buffer) => {

@@ -1,7 +1,15 @@
-// The Containers view: every container of the engine, running and stopped.
+// The Containers view: every container of the engine, grouped by compose
+// project, with its namespaces, processes, files and sidecars. Items are kept
+// and reused between refreshes, so an event fires a change for the affected
+// items only and expanded nodes stay expanded.
 import * as vscode from 'vscode';
 import type { ContainerModel, ContainerState } from '../engine/containers';
 import type { SidecarContext } from '../context';
+import { NS_DESCRIPTIONS, NS_TYPES, type NsSharing, type NsType } from '../procfs/namespaces';
+import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { describeStatus, type ContainerEntry, type EngineStatus, ExplorerModel, type ModelChange } from './model';
+
+export type { EngineStatus } from './model';
 
 const STATE_ICONS: Record<ContainerState, [string, string]> = {
   running: ['vm-running', 'testing.iconPassed'],
@@ -13,80 +21,429 @@ const STATE_ICONS: Record<ContainerState, [string, string]> = {
   dead: ['error', 'errorForeground'],
 };
 
+const isLive = (s: ContainerState) => s === 'running' || s === 'paused' || s === 'restarting';
+
+type Node = GroupItem | ContainerItem | SectionItem | NamespaceItem | ProcessItem | FilesItem | InfoItem;
+
+export class GroupItem extends vscode.TreeItem {
+  constructor(readonly project: string) {
+    super(project, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `group:${project}`;
+    this.iconPath = new vscode.ThemeIcon('layers');
+    this.contextValue = 'composeProject';
+  }
+}
+
 export class ContainerItem extends vscode.TreeItem {
-  constructor(readonly container: ContainerModel) {
-    super(container.name, vscode.TreeItemCollapsibleState.None);
-    this.id = `container:${container.id}`;
-    this.description = `${container.image} · ${container.shortId}`;
-    const [icon, color] = STATE_ICONS[container.state] ?? STATE_ICONS.dead;
+  container!: ContainerModel;
+  /** Under a target's "Sidecars": contextValue starts with "sidecar". */
+  constructor(container: ContainerModel, readonly parentNode: GroupItem | SectionItem | undefined, readonly asSidecar = false) {
+    super(container.name, vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = asSidecar ? `sidecar:${parentNode && 'containerId' in parentNode ? parentNode.containerId : ''}:${container.id}` : `container:${container.id}`;
+    if (asSidecar) this.collapsibleState = vscode.TreeItemCollapsibleState.None;
+    this.update(container);
+  }
+
+  /** Updates in place; returns true when something visible changed. */
+  update(c: ContainerModel & { pid?: number; exitCode?: number; finishedAt?: Date; startedAt?: Date; error?: string }): boolean {
+    const before = `${this.description}|${this.contextValue}|${this.label}`;
+    this.container = c;
+    this.label = c.name;
+    const role = c.labels['io.container-sidecar.role'];
+    this.description = this.asSidecar && role ? `${role} · ${describeStatus(c)}` : `${describeStatus(c)} · ${c.image} · ${c.shortId}`;
+    const [icon, color] = STATE_ICONS[c.state] ?? STATE_ICONS.dead;
     this.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
-    this.contextValue = container.state;
+    const flags = c.labels['io.container-sidecar.managed'] === 'true' ? '.managed' : '';
+    this.contextValue = this.asSidecar ? `sidecar.${c.state}${flags}` : `${c.state}${flags}`;
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**${container.name}** \`${container.shortId}\`\n\n`);
-    md.appendText(`Image: ${container.image}\nState: ${container.status}\nCommand: ${container.command}`);
+    md.appendMarkdown(`**${escape(c.name)}** \`${c.shortId}\`\n\n`);
+    const rows: [string, string][] = [
+      ['Image', c.image],
+      ['State', c.status],
+      ['Host PID', c.pid ? String(c.pid) : 'none (not running)'],
+      ['Ports', c.ports.length ? c.ports.join(', ') : 'none'],
+      ['Created', c.created.toLocaleString()],
+      ['Command', c.command],
+    ];
+    if (c.exitCode !== undefined) rows.push(['Exit code', String(c.exitCode)]);
+    if (c.finishedAt && !isLive(c.state)) rows.push(['Stopped at', c.finishedAt.toLocaleString()]);
+    if (c.error) rows.push(['Error', c.error]);
+    if (c.composeProject) rows.push(['Compose project', c.composeProject]);
+    md.appendMarkdown(rows.map(([k, v]) => `${k}: ${escape(v)}`).join('  \n'));
+    this.tooltip = md;
+    return before !== `${this.description}|${this.contextValue}|${this.label}`;
+  }
+}
+
+function escape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (m) => `\\${m}`);
+}
+
+type SectionKind = 'namespaces' | 'processes' | 'sidecars';
+
+export class SectionItem extends vscode.TreeItem {
+  constructor(readonly kind: SectionKind, readonly containerId: string, readonly parentNode: ContainerItem) {
+    super({ namespaces: 'Namespaces', processes: 'Processes', sidecars: 'Sidecars' }[kind], vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = `${kind}:${containerId}`;
+    this.contextValue = kind;
+    this.iconPath = new vscode.ThemeIcon({ namespaces: 'symbol-namespace', processes: 'pulse', sidecars: 'debug-alt' }[kind]);
+  }
+}
+
+export class NamespaceItem extends vscode.TreeItem {
+  constructor(readonly nsType: NsType, readonly sharing: NsSharing, readonly containerId: string, readonly parentNode: SectionItem, names: (id: string) => string, unknownReason?: string) {
+    super(nsType, vscode.TreeItemCollapsibleState.None);
+    this.id = `ns:${containerId}:${nsType}`;
+    const shared = sharing.host || sharing.with.length > 0;
+    const whom = [...(sharing.host ? ['host'] : []), ...sharing.with.map(names)];
+    const inode = sharing.inode !== undefined ? String(sharing.inode) : 'inode unknown';
+    this.description = `${inode} · ${shared ? `shared with ${whom.join(', ')}` : 'private'}`;
+    this.contextValue = shared ? 'namespace.shared' : 'namespace';
+    this.iconPath = new vscode.ThemeIcon(shared ? 'link' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
+    const md = new vscode.MarkdownString();
+    md.appendMarkdown(`**${nsType}** namespace (${NS_DESCRIPTIONS[nsType]})  \n`);
+    md.appendMarkdown(sharing.inode !== undefined ? `Inode: ${sharing.inode}  \n` : `Inode unknown: ${escape(unknownReason ?? '')}  \n`);
+    md.appendMarkdown(shared ? `Shared with: ${escape(whom.join(', '))}` : 'Private to this container');
     this.tooltip = md;
   }
 }
 
-export type EngineStatus = { ok: true } | { ok: false; endpoint: string; error: string };
+export class ProcessItem extends vscode.TreeItem {
+  readonly process: { hostPid: number; nsPid: number; command: string; user?: string; uid: number };
+  constructor(p: ProcessInfo, readonly containerId: string, readonly parentNode: SectionItem | ProcessItem) {
+    super(p.command.length > 80 ? `${p.command.slice(0, 79)}…` : p.command, p.children.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    this.process = { hostPid: p.hostPid, nsPid: p.nsPid, command: p.command, user: p.user, uid: p.uid };
+    this.children = p.children;
+    this.id = `proc:${containerId}:${p.hostPid}`;
+    this.contextValue = 'process';
+    this.description = `PID ${p.nsPid} · host ${p.hostPid} · ${p.user ?? `uid ${p.uid}`}`;
+    this.iconPath = new vscode.ThemeIcon('terminal');
+    this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: ${p.hostPid}\nUser: ${p.user ? `${p.user} (${p.uid})` : p.uid}`;
+  }
+  readonly children: ProcessInfo[];
+}
 
-export class ContainersProvider implements vscode.TreeDataProvider<ContainerItem>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<ContainerItem | undefined>();
+export class FilesItem extends vscode.TreeItem {
+  constructor(readonly containerId: string, readonly parentNode: ContainerItem) {
+    super('Files', vscode.TreeItemCollapsibleState.None);
+    this.id = `files:${containerId}`;
+    this.contextValue = 'files';
+    this.iconPath = new vscode.ThemeIcon('files');
+    this.tooltip = 'Browse this container\'s files in the Explorer';
+    this.command = { command: 'sidecar.files.open', title: 'Open Container Files', arguments: [this] };
+  }
+}
+
+export class InfoItem extends vscode.TreeItem {
+  constructor(label: string, description: string, readonly parentNode: Node, id: string, icon = 'info') {
+    super(label, vscode.TreeItemCollapsibleState.None);
+    this.id = id;
+    this.description = description;
+    this.contextValue = 'info';
+    this.iconPath = new vscode.ThemeIcon(icon);
+    this.tooltip = `${label}${description ? `: ${description}` : ''}`;
+  }
+}
+
+interface Children {
+  namespaces: SectionItem;
+  processes: SectionItem;
+  files: FilesItem;
+  sidecars: SectionItem;
+}
+
+export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private status: EngineStatus = { ok: true };
-  private view: vscode.TreeView<ContainerItem> | undefined;
+  private view: vscode.TreeView<Node> | undefined;
+  private readonly items = new Map<string, ContainerItem>();
+  private readonly groups = new Map<string, GroupItem>();
+  private readonly children = new Map<string, Children>();
+  private readonly sidecarItems = new Map<string, ContainerItem>();
+  private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly ctx: SidecarContext) {}
+  constructor(private readonly ctx: SidecarContext, readonly model: ExplorerModel) {
+    const onChange = (c: ModelChange) => this.apply(c);
+    const onStatus = (s: EngineStatus) => this.showStatus(s);
+    model.on('change', onChange);
+    model.on('status', onStatus);
+    model.on('error', (e: unknown) => ctx.log.warn(`Explorer update: ${e instanceof Error ? e.message : String(e)}`));
+    this.disposables.push({ dispose: () => { model.off('change', onChange); model.off('status', onStatus); } });
+  }
 
-  attach(view: vscode.TreeView<ContainerItem>): void {
+  attach(view: vscode.TreeView<Node>): void {
     this.view = view;
   }
 
   get engineStatus(): EngineStatus {
-    return this.status;
+    return this.model.status;
   }
 
-  refresh(): void {
-    this.changed.fire(undefined);
+  /** Reloads everything from the engine. */
+  async refresh(): Promise<void> {
+    this.model.retryNow();
+    await this.model.refresh();
   }
 
-  getTreeItem(item: ContainerItem): vscode.TreeItem {
+  private grouping(): boolean {
+    return vscode.workspace.getConfiguration('sidecar').get<boolean>('containers.groupByComposeProject', true);
+  }
+
+  /** Turns a model change into tree changes for the affected items only. */
+  private apply(c: ModelChange): void {
+    if (c.all) {
+      this.changed.fire(undefined);
+      return;
+    }
+    const fire = new Set<Node | undefined>();
+    for (const id of c.removed) {
+      const item = this.items.get(id);
+      this.items.delete(id);
+      this.children.delete(id);
+      const g = item?.parentNode;
+      // The last member of a compose project gone: the group itself goes.
+      fire.add(g instanceof GroupItem && ![...this.model.containers.values()].some((e) => e.model.composeProject === g.project) ? undefined : g);
+    }
+    for (const id of c.added) {
+      const e = this.model.containers.get(id);
+      const g = e?.model.composeProject && this.grouping() ? this.groups.get(e.model.composeProject) : undefined;
+      fire.add(g);
+    }
+    for (const id of c.updated) {
+      const item = this.items.get(id);
+      const e = this.model.containers.get(id);
+      if (!item || !e) continue;
+      const wasLive = isLive(item.container.state);
+      item.update({ ...e.model, ...e.detail, status: e.model.status });
+      // A container that started or stopped gets other children: reload it.
+      if (wasLive !== isLive(e.model.state)) this.children.delete(id);
+      fire.add(item);
+      if (item.parentNode) fire.add(item.parentNode);
+    }
+    for (const id of c.namespaces) {
+      const ch = this.children.get(id);
+      if (ch && !fire.has(this.items.get(id))) fire.add(ch.namespaces);
+    }
+    for (const target of c.sidecarsOf) {
+      const ch = this.children.get(target);
+      if (ch) fire.add(ch.sidecars);
+    }
+    if (fire.has(undefined)) {
+      this.changed.fire(undefined);
+      return;
+    }
+    for (const n of fire) this.changed.fire(n);
+  }
+
+  /** Recomputes status descriptions ("Up 3 minutes") and fires only for items whose text changed. */
+  tick(): number {
+    let n = 0;
+    for (const [id, item] of this.items) {
+      const e = this.model.containers.get(id);
+      if (e && item.update({ ...e.model, ...e.detail, status: e.model.status })) {
+        this.changed.fire(item);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  getTreeItem(item: Node): vscode.TreeItem {
     return item;
   }
 
-  async getChildren(parent?: ContainerItem): Promise<ContainerItem[]> {
-    if (parent) return [];
-    try {
-      const list = await this.ctx.engine.listContainers();
-      this.setStatus({ ok: true });
-      // Running first, then by name: what a person debugging looks for first.
-      list.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || a.name.localeCompare(b.name));
-      return list.map((c) => new ContainerItem(c));
-    } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      // The welcome view shows this; logging once per change avoids pop-up storms.
-      if (this.status.ok || this.status.error !== error) this.ctx.log.warn(`Cannot list containers: ${error}`);
-      this.setStatus({ ok: false, endpoint: this.ctx.endpointLabel(), error });
+  getParent(item: Node): Node | undefined {
+    return 'parentNode' in item ? (item.parentNode as Node | undefined) : undefined;
+  }
+
+  /** The tree item of a container, for reveal. */
+  async itemFor(id: string): Promise<ContainerItem | undefined> {
+    if (!this.items.has(id)) await this.getChildren();
+    const item = this.items.get(id);
+    if (item?.parentNode) await this.getChildren(item.parentNode);
+    return this.items.get(id);
+  }
+
+  async getChildren(parent?: Node): Promise<Node[]> {
+    if (!parent) return this.roots();
+    if (parent instanceof GroupItem) return this.containersOf(parent);
+    if (parent instanceof ContainerItem) return this.containerChildren(parent);
+    if (parent instanceof SectionItem) return this.sectionChildren(parent);
+    if (parent instanceof ProcessItem) return parent.children.map((p) => new ProcessItem(p, parent.containerId, parent));
+    return [];
+  }
+
+  private async roots(): Promise<Node[]> {
+    if (!this.model.loaded) await this.model.refresh();
+    if (!this.model.status.ok) {
+      this.showStatus(this.model.status);
       return [];
+    }
+    const entries = this.sorted([...this.model.containers.values()]);
+    if (!this.grouping()) return entries.map((e) => this.itemOf(e, undefined));
+    const projects = [...new Set(entries.map((e) => e.model.composeProject).filter((p): p is string => !!p))].sort();
+    for (const p of [...this.groups.keys()]) if (!projects.includes(p)) this.groups.delete(p);
+    const groups = projects.map((p) => {
+      let g = this.groups.get(p);
+      if (!g) this.groups.set(p, (g = new GroupItem(p)));
+      const members = entries.filter((e) => e.model.composeProject === p);
+      g.description = `${members.filter((e) => e.model.state === 'running').length}/${members.length} running`;
+      return g;
+    });
+    return [...groups, ...entries.filter((e) => !e.model.composeProject).map((e) => this.itemOf(e, undefined))];
+  }
+
+  private containersOf(g: GroupItem): Node[] {
+    return this.sorted([...this.model.containers.values()].filter((e) => e.model.composeProject === g.project)).map((e) => this.itemOf(e, g));
+  }
+
+  private sorted(list: ContainerEntry[]): ContainerEntry[] {
+    // Running first, then by name: what a person debugging looks for first.
+    return list.sort((a, b) => Number(isLive(b.model.state)) - Number(isLive(a.model.state)) || a.model.name.localeCompare(b.model.name));
+  }
+
+  private itemOf(e: ContainerEntry, parent: GroupItem | undefined): ContainerItem {
+    let item = this.items.get(e.model.id);
+    if (!item || item.parentNode !== parent) {
+      item = new ContainerItem({ ...e.model, ...e.detail, status: e.model.status }, parent);
+      this.items.set(e.model.id, item);
+    } else {
+      item.update({ ...e.model, ...e.detail, status: e.model.status });
+    }
+    return item;
+  }
+
+  private async containerChildren(item: ContainerItem): Promise<Node[]> {
+    const id = item.container.id;
+    let ch = this.children.get(id);
+    if (!ch) {
+      ch = {
+        namespaces: new SectionItem('namespaces', id, item),
+        processes: new SectionItem('processes', id, item),
+        files: new FilesItem(id, item),
+        sidecars: new SectionItem('sidecars', id, item),
+      };
+      this.children.set(id, ch);
+    }
+    const n = this.model.sidecarsOf(id).length;
+    ch.sidecars.description = n ? String(n) : 'none';
+    if (item.asSidecar) return [];
+    if (isLive(item.container.state)) return [ch.namespaces, ch.processes, ch.files, ch.sidecars];
+    // Stopped: why and when, then what still makes sense without processes.
+    let entry = this.model.containers.get(id);
+    if (entry && !entry.detail) {
+      try {
+        entry.detail = await this.model.engine.inspect(id);
+      } catch {
+        entry = undefined; // gone while expanding: the destroy event removes the node
+      }
+    }
+    const d = entry?.detail;
+    const info: Node[] = [];
+    if (d && (d.state === 'exited' || d.state === 'dead')) {
+      info.push(new InfoItem(`Exited with code ${d.exitCode ?? '?'}`, d.finishedAt ? d.finishedAt.toLocaleString() : '', item, `exit:${id}`, d.exitCode ? 'error' : 'pass'));
+    } else if (d?.state === 'created') {
+      info.push(new InfoItem('Never started', `created ${d.created.toLocaleString()}`, item, `exit:${id}`));
+    }
+    if (d?.error) info.push(new InfoItem('Error', d.error, item, `error:${id}`, 'warning'));
+    return [...info, ch.files, ch.sidecars];
+  }
+
+  private async sectionChildren(s: SectionItem): Promise<Node[]> {
+    const entry = this.model.containers.get(s.containerId);
+    if (!entry) return [];
+    if (s.kind === 'sidecars') {
+      return this.model.sidecarsOf(s.containerId).map((e) => {
+        const key = `${s.containerId}:${e.model.id}`;
+        let item = this.sidecarItems.get(key);
+        if (!item) this.sidecarItems.set(key, (item = new ContainerItem({ ...e.model, ...e.detail, status: e.model.status }, s, true)));
+        else item.update({ ...e.model, ...e.detail, status: e.model.status });
+        return item;
+      });
+    }
+    if (s.kind === 'namespaces') {
+      const snap = this.model.snapshot;
+      const sharing = snap.containers.get(s.containerId);
+      if (!sharing) return [new InfoItem('No namespaces', 'the container is not running', s, `nsnone:${s.containerId}`)];
+      const names = (id: string) => this.model.containers.get(id)?.model.name ?? id.slice(0, 12);
+      return NS_TYPES.map((t) => new NamespaceItem(t, sharing[t], s.containerId, s, names, snap.reason));
+    }
+    try {
+      const procs = await containerProcesses({ id: entry.model.id, pid: entry.detail?.pid });
+      if (procs.length === 0) return [new InfoItem('No processes visible', 'the engine\'s processes are not in this machine\'s /proc', s, `procnone:${s.containerId}`)];
+      return procs.map((p) => new ProcessItem(p, s.containerId, s));
+    } catch (err) {
+      return [new InfoItem('Cannot read processes', err instanceof Error ? err.message : String(err), s, `procerr:${s.containerId}`, 'warning')];
     }
   }
 
-  private setStatus(s: EngineStatus): void {
-    this.status = s;
+  private showStatus(s: EngineStatus): void {
     void vscode.commands.executeCommand('setContext', 'sidecar:engineState', s.ok ? 'ok' : 'down');
-    if (this.view) this.view.message = s.ok ? undefined : s.error;
+    if (!s.ok) this.ctx.log.warn(`Cannot list containers: ${s.error}`);
+    if (this.view) this.view.message = s.ok ? undefined : `${s.error} Retrying automatically.`;
   }
 
   dispose(): void {
     this.changed.dispose();
+    for (const d of this.disposables) d.dispose();
   }
 }
 
-export function registerContainersView(ctx: SidecarContext): ContainersProvider {
-  const provider = new ContainersProvider(ctx);
-  const view = vscode.window.createTreeView('sidecar.containers', { treeDataProvider: provider, showCollapseAll: true });
+export interface Explorer {
+  model: ExplorerModel;
+  containers: ContainersProvider;
+  containersView: vscode.TreeView<Node>;
+  /** Shows a container in the Containers view. */
+  reveal(containerId: string): Promise<void>;
+}
+
+/** Timers: description ticks and the safety poll, only while the view is visible. */
+const TICK_MS = 10_000;
+const POLL_MS = 60_000;
+
+export function registerContainersView(ctx: SidecarContext): ContainersProvider & { explorer?: Explorer } {
+  const model = new ExplorerModel(() => ctx.engine, () => ctx.endpointLabel());
+  const provider = new ContainersProvider(ctx, model) as ContainersProvider & { explorer?: Explorer };
+  const view = vscode.window.createTreeView<Node>('sidecar.containers', { treeDataProvider: provider, showCollapseAll: true });
   provider.attach(view);
-  ctx.extension.subscriptions.push(provider, view, ctx.onDidChangeEngine(() => provider.refresh()));
+  let tick: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const timers = (on: boolean) => {
+    clearInterval(tick);
+    clearInterval(poll);
+    tick = poll = undefined;
+    if (!on) return;
+    tick = setInterval(() => provider.tick(), TICK_MS);
+    poll = setInterval(() => void model.poll(), POLL_MS);
+  };
+  timers(view.visible);
+  ctx.extension.subscriptions.push(
+    provider,
+    view,
+    { dispose: () => { timers(false); model.dispose(); } },
+    view.onDidChangeVisibility((e) => {
+      timers(e.visible);
+      // Catch up on what the description timer skipped while hidden.
+      if (e.visible) provider.tick();
+    }),
+    ctx.onDidChangeEngine(() => {
+      model.restart();
+      void model.refresh();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('sidecar.containers.groupByComposeProject')) void model.refresh();
+    }),
+  );
   ctx.registerCommand('sidecar.containers.refresh', () => provider.refresh());
+  provider.explorer = {
+    model,
+    containers: provider,
+    containersView: view,
+    async reveal(id: string) {
+      const item = await provider.itemFor(id);
+      if (!item) throw new Error(`Container ${id.slice(0, 12)} is not in the Containers view any more; it may have been removed.`);
+      await view.reveal(item, { select: true, focus: true, expand: true });
+    },
+  };
   return provider;
 }

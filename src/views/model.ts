@@ -1,0 +1,311 @@
+// The explorer's data: containers, their details and namespaces, kept fresh
+// from engine events. No vscode import, so benchmarks and unit tests drive it
+// in plain Node; the tree providers only turn its change notices into
+// onDidChangeTreeData events for the affected items.
+import { EventEmitter } from 'node:events';
+import type { Engine } from '../engine/engine';
+import { NoSuchContainerError } from '../engine/engine';
+import type { ContainerDetail, ContainerModel } from '../engine/containers';
+import { EngineEvents, type ContainerEvent, type StreamState } from '../engine/events';
+import { daemonFactsFromInfo, type DaemonFacts, type NamespaceSnapshot, namespaceSnapshot, NS_TYPES } from '../procfs/namespaces';
+
+export const TARGET_LABEL = 'io.container-sidecar.target';
+
+export interface ContainerEntry {
+  model: ContainerModel;
+  /** From inspect: running containers always, others once an event named them. */
+  detail?: ContainerDetail;
+}
+
+export type EngineStatus = { ok: true } | { ok: false; endpoint: string; error: string };
+
+/** What changed, so views fire only for those items. */
+export interface ModelChange {
+  /** Everything may have changed (first load, reconnect, engine switch). */
+  all?: boolean;
+  /** Containers whose own data changed. */
+  updated: string[];
+  /** Containers that appeared or went away (their parent's children change). */
+  added: string[];
+  removed: string[];
+  /** Containers whose namespace sharing changed. */
+  namespaces: string[];
+  /** Targets whose list of sidecars changed. */
+  sidecarsOf: string[];
+}
+
+/** Runs `fn` over `items` with at most `n` in flight: the engine has few cores to answer with. */
+async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
+export interface ModelOptions {
+  /** Debounce for engine events; short, so a start shows within a frame or two. */
+  debounceMs?: number;
+  procRoot?: string;
+}
+
+/**
+ * Events: `change` (ModelChange), `status` (EngineStatus), `stream` (StreamState).
+ */
+export class ExplorerModel extends EventEmitter {
+  readonly containers = new Map<string, ContainerEntry>();
+  snapshot: NamespaceSnapshot = { source: 'proc', host: {}, containers: new Map() };
+  status: EngineStatus = { ok: true };
+  loaded = false;
+  private events: EngineEvents | undefined;
+  private daemon: DaemonFacts | undefined;
+  private pending = new Map<string, ContainerEvent>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private readonly debounceMs: number;
+  private disposed = false;
+
+  constructor(private engineRef: () => Engine, private readonly endpointLabel: () => string, private readonly opts: ModelOptions = {}) {
+    super();
+    this.debounceMs = opts.debounceMs ?? 40;
+  }
+
+  get engine(): Engine {
+    return this.engineRef();
+  }
+
+  /** Starts listening to engine events (call once a view wants data). */
+  listen(): void {
+    if (this.events || this.disposed) return;
+    let engine: Engine;
+    try {
+      engine = this.engine;
+    } catch {
+      return; // a malformed setting: refresh() reports it
+    }
+    this.events = new EngineEvents(engine).start();
+    this.events.on('event', (e: ContainerEvent) => this.onEvent(e));
+    this.events.on('reconnected', () => void this.refresh());
+    this.events.on('state', (s: StreamState) => {
+      this.emit('stream', s);
+      // The engine went away: say so now rather than at the next list.
+      if (!s.connected && this.loaded && this.status.ok) void this.refresh();
+    });
+  }
+
+  /** Drops the stream (engine endpoint changed) and starts again. */
+  restart(): void {
+    this.events?.dispose();
+    this.events = undefined;
+    this.daemon = undefined;
+    this.containers.clear();
+    this.listen();
+  }
+
+  retryNow(): void {
+    this.events?.retryNow();
+  }
+
+  /** Full reload: list, inspect the running ones, read their namespaces. */
+  refresh(): Promise<void> {
+    // Coalesce: callers during a refresh get that refresh.
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    try {
+      const engine = this.engine;
+      const [list, info] = await Promise.all([engine.listContainers(), this.daemon ? undefined : engine.call((d) => d.info())]);
+      if (info) this.daemon = daemonFactsFromInfo(info);
+      const previous = this.containers;
+      const fresh = new Map<string, ContainerEntry>();
+      for (const m of list) fresh.set(m.id, { model: m, detail: previous.get(m.id)?.detail });
+      // Only running containers need inspect (PID, HostConfig); the list's status suffices for the rest.
+      const running = list.filter((m) => m.state === 'running' || m.state === 'paused' || m.state === 'restarting');
+      await pool(running, 16, async (m) => {
+        try {
+          fresh.get(m.id)!.detail = await engine.inspect(m.id);
+        } catch (e) {
+          if (!(e instanceof NoSuchContainerError)) throw e;
+          fresh.delete(m.id);
+        }
+      });
+      this.containers.clear();
+      for (const [k, v] of fresh) this.containers.set(k, v);
+      this.snapshot = await namespaceSnapshot(this.runningDetails(), this.daemon!, this.opts.procRoot);
+      this.loaded = true;
+      this.setStatus({ ok: true });
+      this.listen();
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.containers.clear();
+      this.snapshot = { source: 'proc', host: {}, containers: new Map() };
+      this.loaded = true;
+      this.setStatus({ ok: false, endpoint: this.endpointLabel(), error });
+      // Keep listening: the stream's reconnect brings the view back.
+      this.listen();
+    }
+    this.emit('change', { all: true, updated: [], added: [], removed: [], namespaces: [], sidecarsOf: [] } satisfies ModelChange);
+  }
+
+  /**
+   * The slow safety poll: one list call; anything that differs from what
+   * events told us is treated as if its event had arrived. Also keeps the
+   * engine's status text of stopped containers ("Exited (0) 5 minutes ago") fresh.
+   */
+  async poll(): Promise<void> {
+    if (this.refreshing || !this.status.ok) return void (await this.refresh());
+    let list: ContainerModel[];
+    try {
+      list = await this.engine.listContainers();
+    } catch {
+      return void (await this.refresh());
+    }
+    const seen = new Set<string>();
+    const textOnly: string[] = [];
+    for (const m of list) {
+      seen.add(m.id);
+      const e = this.containers.get(m.id);
+      if (!e || e.model.state !== m.state) this.onEvent({ action: 'start', rawAction: 'poll', id: m.id, time: Date.now(), attributes: {} });
+      else if (!e.detail && e.model.status !== m.status) {
+        e.model = { ...e.model, status: m.status };
+        textOnly.push(m.id);
+      }
+    }
+    for (const id of this.containers.keys()) {
+      if (!seen.has(id)) this.onEvent({ action: 'destroy', rawAction: 'poll', id, time: Date.now(), attributes: {} });
+    }
+    if (textOnly.length) this.emit('change', { updated: textOnly, added: [], removed: [], namespaces: [], sidecarsOf: [] } satisfies ModelChange);
+  }
+
+  private setStatus(s: EngineStatus): void {
+    const changed = JSON.stringify(s) !== JSON.stringify(this.status);
+    this.status = s;
+    if (changed) this.emit('status', s);
+  }
+
+  runningDetails(): ContainerDetail[] {
+    return [...this.containers.values()].filter((e) => e.detail?.pid).map((e) => e.detail!);
+  }
+
+  sidecarsOf(targetId: string): ContainerEntry[] {
+    return [...this.containers.values()].filter((e) => e.model.labels[TARGET_LABEL] === targetId);
+  }
+
+  find(ref: string): ContainerEntry | undefined {
+    return this.containers.get(ref) ?? [...this.containers.values()].find((e) => e.model.name === ref || e.model.id.startsWith(ref));
+  }
+
+  private onEvent(e: ContainerEvent): void {
+    this.pending.set(e.id, e);
+    if (!this.timer) this.timer = setTimeout(() => void this.applyEvents(), this.debounceMs);
+  }
+
+  /** Applies a batch of events: inspect only the containers named, then re-read namespaces. */
+  private async applyEvents(): Promise<void> {
+    this.timer = undefined;
+    if (this.refreshing) await this.refreshing;
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    if (batch.length === 0 || this.disposed) return;
+    const change: ModelChange = { updated: [], added: [], removed: [], namespaces: [], sidecarsOf: [] };
+    const engine = this.engine;
+    await Promise.all(batch.map(async (e) => {
+      const before = this.containers.get(e.id);
+      const target = before?.model.labels[TARGET_LABEL] ?? e.attributes[TARGET_LABEL];
+      if (target) change.sidecarsOf.push(target);
+      if (e.action === 'destroy') {
+        if (before) {
+          this.containers.delete(e.id);
+          change.removed.push(e.id);
+        }
+        return;
+      }
+      try {
+        const detail = await engine.inspect(e.id);
+        const model: ContainerModel = { ...detail, status: describeStatus(detail), ports: before?.model.ports ?? detail.ports };
+        this.containers.set(e.id, { model, detail });
+        (before ? change.updated : change.added).push(e.id);
+      } catch (err) {
+        if (err instanceof NoSuchContainerError) {
+          if (before) {
+            this.containers.delete(e.id);
+            change.removed.push(e.id);
+          }
+          return;
+        }
+        this.emit('error', err);
+      }
+    }));
+    // Namespaces change only when a container starts or stops; compare per container.
+    if (batch.some((e) => ['start', 'die', 'destroy', 'pause', 'unpause', 'restart'].includes(e.action))) {
+      const old = this.snapshot;
+      try {
+        this.snapshot = await namespaceSnapshot(this.runningDetails(), this.daemon ?? { cgroupVersion: '2', usernsRemap: false }, this.opts.procRoot);
+      } catch (err) {
+        this.emit('error', err);
+      }
+      const ids = new Set([...old.containers.keys(), ...this.snapshot.containers.keys()]);
+      for (const id of ids) {
+        if (nsSignature(old, id) !== nsSignature(this.snapshot, id)) change.namespaces.push(id);
+      }
+    }
+    this.emit('change', change);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    this.events?.dispose();
+    this.removeAllListeners();
+  }
+}
+
+function nsSignature(s: NamespaceSnapshot, id: string): string {
+  const c = s.containers.get(id);
+  if (!c) return '';
+  return NS_TYPES.map((t) => `${c[t].inode}/${c[t].host}/${[...c[t].with].sort().join(',')}`).join(';');
+}
+
+/** Docker-like relative time: "3 minutes", "About an hour". */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/**
+ * The status text, computed from the inspect times so it can be kept fresh
+ * locally (no engine call per tick). Falls back to the engine's own text.
+ */
+export function describeStatus(c: ContainerModel & Partial<ContainerDetail>, now = Date.now()): string {
+  switch (c.state) {
+    case 'running':
+      return c.startedAt ? `Up ${humanDuration(now - c.startedAt.getTime())}` : c.status;
+    case 'paused':
+      return c.startedAt ? `Up ${humanDuration(now - c.startedAt.getTime())} (Paused)` : c.status;
+    case 'exited':
+    case 'dead':
+      if (c.finishedAt) return `Exited (${c.exitCode ?? '?'}) ${humanDuration(now - c.finishedAt.getTime())} ago`;
+      return c.status;
+    case 'created':
+      return 'Created';
+    default:
+      return c.status;
+  }
+}
