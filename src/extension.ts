@@ -4,6 +4,7 @@ import { SidecarContext } from './context';
 import { registerContainersView } from './views/containersView';
 import { registerNamespacesView } from './views/namespacesView';
 import { registerContainerCommands } from './commands/containers';
+import { deactivateSidecars, registerSidecars } from './sidecars';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
@@ -18,10 +19,12 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const containers = registerContainersView(ctx);
   const namespaces = registerNamespacesView(ctx, containers.explorer!.model);
   registerContainerCommands(ctx, containers.explorer!);
+  registerSidecars(ctx);
   log.info('Container Sidecar activated');
   return { containers, namespaces, context: ctx };
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+export async function deactivate(): Promise<void> {
+  // Everything is disposed through context.subscriptions; work that must finish (removing containers) is awaited here.
+  await deactivateSidecars();
 }

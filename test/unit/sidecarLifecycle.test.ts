@@ -4,7 +4,9 @@
 // listens only on the container's loopback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { Engine } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
 import { DEFAULT_PROFILES, parseProfiles, profileSpec } from '../../src/engine/profiles';
@@ -12,6 +14,7 @@ import { listSidecars, processOwner, removeOwnedSidecars } from '../../src/engin
 import { describeEnd, SidecarTerminalSession } from '../../src/engine/terminalSession';
 import { checkRemoteHost, parsePort, PortForwardService } from '../../src/engine/portForward';
 import { eventually } from '../helpers/hostRunner';
+import { projectRoot } from '../helpers/paths';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
 const engine = new Engine(resolveEndpoint(undefined));
@@ -118,6 +121,8 @@ describe('profiles', () => {
     assert.deepEqual(problems, []);
     assert.deepEqual(profiles.map((p) => p.image), ['busybox:latest', 'nicolaka/netshoot:latest']);
     assert.ok(profiles.every((p) => p.capabilities.includes('SYS_PTRACE')));
+    const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8'));
+    assert.deepEqual(pkg.contributes.configuration.properties['sidecar.debugger.profiles'].default, DEFAULT_PROFILES, 'the manifest default matches the code');
   });
 
   it('each malformed profile gets a message naming it, the field and the fix; good ones stay', () => {
