@@ -13,8 +13,14 @@ async function api(): Promise<SidecarApi> {
   return ext.activate();
 }
 
+/** Container items at the top level and inside compose project groups. */
 async function rootItems(a: SidecarApi): Promise<ContainerItem[]> {
-  return (await a.containers.getChildren()) as ContainerItem[];
+  const out: ContainerItem[] = [];
+  for (const r of await a.containers.getChildren()) {
+    if ('container' in r) out.push(r as ContainerItem);
+    else out.push(...((await a.containers.getChildren(r)) as ContainerItem[]).filter((i) => 'container' in i));
+  }
+  return out;
 }
 
 export const containersViewTests: HostTest[] = [

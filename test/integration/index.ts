@@ -2,7 +2,9 @@
 // (extensionTestsPath), which ends when run() settles.
 import { runHostTests } from '../helpers/hostRunner';
 import { containersViewTests } from './containersView.itest';
+import { explorerTests } from './explorer.itest';
+import { sidecarsTests } from './sidecars.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests });
 }

@@ -1,0 +1,241 @@
+// The explorer inside the real extension host: a web container and a
+// debugger-like container joined to its pid and network namespaces, as the
+// tree and the Namespaces view show them. Runs as root (inodes from /proc) and
+// as the non-root user sidecar-dev (HostConfig path, inodes unknown).
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type Docker from 'dockerode';
+import type { SidecarApi } from '../../src/extension';
+import { findShell } from '../../src/commands/containers';
+import { eventually, type HostTest } from '../helpers/hostRunner';
+import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+
+type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string }; containerId?: string; process?: { hostPid: number; nsPid: number; command: string } };
+
+const EXTENSION_ID = 'container-sidecar.container-sidecar';
+const nonRoot = () => process.getuid?.() !== 0;
+
+async function api(): Promise<SidecarApi> {
+  const ext = vscode.extensions.getExtension<SidecarApi>(EXTENSION_ID);
+  assert.ok(ext);
+  return ext.activate();
+}
+
+const label = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : i.label?.label ?? '');
+
+async function children(a: SidecarApi, parent?: Item): Promise<Item[]> {
+  return (await a.containers.getChildren(parent as never)) as Item[];
+}
+
+/** The container's item, wherever grouping put it. */
+async function containerItem(a: SidecarApi, id: string): Promise<Item | undefined> {
+  for (const r of await children(a)) {
+    if (r.container?.id === id) return r;
+    if (!r.container) {
+      const inGroup = (await children(a, r)).find((i) => i.container?.id === id);
+      if (inGroup) return inGroup;
+    }
+  }
+  return undefined;
+}
+
+async function section(a: SidecarApi, item: Item, name: string): Promise<Item> {
+  const s = (await children(a, item)).find((i) => label(i) === name);
+  assert.ok(s, `${item.label} has a ${name} child`);
+  return s;
+}
+
+const docker = testDocker();
+const made: Docker.Container[] = [];
+const names = { web: uniqueName('it-web'), dbg: uniqueName('it-web-debugger') };
+let web: Docker.Container;
+let dbg: Docker.Container;
+
+async function setUp(): Promise<void> {
+  if (web) return;
+  web = await runContainer(docker, { name: names.web, cmd: ['sh', '-c', 'httpd -f -p 127.0.0.1:8080 & sleep 3600'] });
+  made.push(web);
+  dbg = await runContainer(docker, { name: names.dbg, hostConfig: { PidMode: `container:${web.id}`, NetworkMode: `container:${web.id}` }, labels: { 'io.container-sidecar.target': web.id, 'io.container-sidecar.role': 'debugger' } });
+  made.push(dbg);
+  const a = await api();
+  await a.containers.refresh();
+}
+
+export const explorerTests: HostTest[] = [
+  {
+    name: 'a running container has Namespaces, Processes, Files and Sidecars',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const item = await containerItem(a, web.id);
+      assert.ok(item, 'web is in the tree');
+      assert.match(String(item.contextValue), /^running/);
+      assert.match(String(item.description), /^Up /);
+      assert.deepEqual((await children(a, item)).map(label), ['Namespaces', 'Processes', 'Files', 'Sidecars']);
+      const files = await section(a, item, 'Files');
+      assert.equal(files.contextValue, 'files');
+      assert.equal(files.containerId, web.id);
+      assert.equal(files.command?.command, 'sidecar.files.open');
+    },
+  },
+  {
+    name: 'Namespaces: pid and net are shared with the joined container, the rest are not',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const ns = await children(a, await section(a, (await containerItem(a, web.id))!, 'Namespaces'));
+      assert.deepEqual(ns.map(label), ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time']);
+      const d = (t: string) => String(ns.find((i) => label(i) === t)!.description);
+      assert.match(d('pid'), new RegExp(`shared with ${names.dbg}$`));
+      assert.match(d('net'), new RegExp(`shared with ${names.dbg}$`));
+      for (const t of ['mnt', 'uts', 'ipc']) assert.match(d(t), /private$/, t);
+      // Docker leaves user and time namespaces with the host.
+      assert.match(d('user'), /shared with host/);
+      if (nonRoot()) {
+        assert.match(d('pid'), /^inode unknown · /);
+        const tip = ns[1].tooltip as vscode.MarkdownString;
+        assert.match(tip.value, /not root, so sharing comes from the containers' HostConfig/);
+      } else {
+        assert.match(d('pid'), /^\d+ · /);
+      }
+    },
+  },
+  {
+    name: 'Processes: host PID, PID in the container, user and command, as a tree',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const procs = await children(a, await section(a, (await containerItem(a, web.id))!, 'Processes'));
+      assert.equal(procs.length, 1);
+      const init = procs[0];
+      assert.equal(init.contextValue, 'process');
+      assert.equal(init.containerId, web.id);
+      assert.equal(init.process!.nsPid, 1);
+      assert.equal(init.process!.hostPid, (await web.inspect()).State.Pid);
+      assert.equal(init.process!.command, 'sleep 3600');
+      const kids = await children(a, init);
+      assert.deepEqual(kids.map((k) => k.process!.command), ['httpd -f -p 127.0.0.1:8080']);
+      assert.match(String(kids[0].description), /^PID \d+ · host \d+ · (root|uid 0)$/);
+      // The joined container's process is its own, not web's, though the pid namespace is shared.
+      const dbgProcs = await children(a, await section(a, (await containerItem(a, dbg.id))!, 'Processes'));
+      assert.deepEqual(dbgProcs.map((p) => p.process!.command), ['sleep 3600']);
+      assert.ok(dbgProcs[0].process!.nsPid > 1);
+    },
+  },
+  {
+    name: 'Sidecars: containers labelled with the target id, as sidecar items',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const side = await children(a, await section(a, (await containerItem(a, web.id))!, 'Sidecars'));
+      assert.deepEqual(side.map((s) => s.container?.id), [dbg.id]);
+      assert.match(String(side[0].contextValue), /^sidecar\.running/);
+      assert.match(String(side[0].description), /^debugger · Up /);
+    },
+  },
+  {
+    name: 'Namespaces view: the shared pid and net namespaces stand out and list both containers',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const types = (await a.namespaces.getChildren()) as Item[];
+      assert.deepEqual(types.map(label), ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time']);
+      for (const t of ['pid', 'net']) {
+        const nss = (await a.namespaces.getChildren(types.find((x) => label(x) === t) as never)) as Item[];
+        const shared = nss.find((n) => String(n.description).includes(names.web));
+        assert.ok(shared, `${t}: a namespace lists ${names.web}`);
+        assert.ok([`shared by ${names.web}, ${names.dbg}`, `shared by ${names.dbg}, ${names.web}`].includes(String(shared.description)), String(shared.description));
+        assert.equal(shared.contextValue, 'namespace.shared');
+        assert.equal((shared.iconPath as vscode.ThemeIcon).id, 'link');
+        if (nonRoot()) assert.equal(label(shared), `${t} (inode unknown)`);
+        else assert.match(label(shared), new RegExp(`^${t}:\\[\\d+\\]$`));
+        const members = (await a.namespaces.getChildren(shared as never)) as Item[];
+        assert.deepEqual(members.map(label).sort(), [names.web, names.dbg].sort());
+        const webMember = members.find((m) => label(m) === names.web)!;
+        assert.equal(webMember.description, '2 processes');
+        assert.equal(webMember.command?.command, 'sidecar.containers.reveal');
+      }
+      const mnt = (await a.namespaces.getChildren(types[0] as never)) as Item[];
+      const own = mnt.find((n) => String(n.description) === `private to ${names.web}`);
+      assert.ok(own, 'web has a private mount namespace');
+    },
+  },
+  {
+    name: 'clicking a member reveals the container in the Containers view',
+    async fn() {
+      await setUp();
+      const a = await api();
+      await vscode.commands.executeCommand('sidecar.containers.reveal', dbg.id);
+      const sel = a.containers.explorer!.containersView.selection as unknown as Item[];
+      assert.equal(sel[0]?.container?.id, dbg.id);
+    },
+  },
+  {
+    name: 'live: a stop fires a change for that item only, and a removed container disappears quietly',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const c = await runContainer(docker, { name: uniqueName('it-live') });
+      made.push(c);
+      const item = (await eventually(() => containerItem(a, c.id), 'the new container to appear without a refresh'))!;
+      await children(a, item); // expanded, as a user would have it
+      const fired: (Item | undefined)[] = [];
+      const sub = a.containers.onDidChangeTreeData((e) => fired.push(e as Item | undefined));
+      const changes: { all?: boolean; updated: string[] }[] = [];
+      const onModel = (ch: { all?: boolean; updated: string[] }) => changes.push(ch);
+      a.containers.model.on('change', onModel);
+      try {
+        await vscode.commands.executeCommand('sidecar.containers.stop', item);
+        await eventually(() => fired.some((f) => f?.container?.id === c.id && f.contextValue === 'exited'), 'a change for the stopped item');
+        // Other tests on this machine add containers (root changes); ours is an item update.
+        assert.ok(changes.some((ch) => ch.updated.includes(c.id)) && !changes.some((ch) => ch.all), JSON.stringify(changes));
+        assert.match(String(item.description), /^Exited \(\d+\) /);
+        const info = await children(a, item);
+        assert.match(label(info[0]), /^Exited with code \d+$/);
+        await c.remove({ force: true });
+        await eventually(async () => !(await containerItem(a, c.id)), 'the removed container to leave the tree');
+      } finally {
+        sub.dispose();
+        a.containers.model.off('change', onModel);
+      }
+    },
+  },
+  {
+    name: 'actions: copy id, copy host PID, inspect in a read-only editor',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const item = (await containerItem(a, web.id))!;
+      await vscode.commands.executeCommand('sidecar.containers.copyId', item);
+      assert.equal(await vscode.env.clipboard.readText(), web.id);
+      await vscode.commands.executeCommand('sidecar.containers.copyPid', item);
+      assert.equal(await vscode.env.clipboard.readText(), String((await web.inspect()).State.Pid));
+      await vscode.commands.executeCommand('sidecar.containers.inspect', item);
+      const ed = (await eventually(() => (vscode.window.activeTextEditor?.document.uri.scheme === 'sidecar-inspect' ? vscode.window.activeTextEditor : undefined), 'the inspect editor'))!;
+      const text = ed.document.getText();
+      assert.equal(JSON.parse(text).Id, web.id);
+      assert.equal(ed.document.languageId, 'json');
+      // Typing, as a person would, changes nothing: the editor is read-only.
+      await vscode.commands.executeCommand('type', { text: 'x' });
+      assert.equal(ed.document.getText(), text, 'the inspect document is read-only');
+      assert.equal(ed.document.isDirty, false);
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    },
+  },
+  {
+    name: 'open shell finds a shell in busybox and none in the shell-less target image',
+    async fn() {
+      await setUp();
+      const t = await runContainer(docker, { name: uniqueName('it-noshell'), image: IMAGES.target, cmd: ['/app/target'] });
+      made.push(t);
+      assert.equal(await findShell(docker, web.id), '/bin/sh');
+      assert.equal(await findShell(docker, t.id), undefined);
+    },
+  },
+  {
+    name: 'clean up the explorer containers',
+    async fn() {
+      await removeQuietly(docker, made);
+    },
+  },
+];
