@@ -20,6 +20,7 @@ export interface AttachedSidecar {
   targetId: string;
   profile: string;
   terminal: vscode.Terminal;
+  pty: SidecarPty;
   session: SidecarTerminalSession;
 }
 
@@ -153,7 +154,7 @@ export class SidecarManager implements vscode.Disposable {
     this.log.info(`Attached debugger sidecar ${session.id.slice(0, 12)} (${profile.name}, ${profile.image}) to ${target.name}`);
     const pty = new SidecarPty(session, { profile: profile.name, image: profile.image, warnings }, this.log);
     const terminal = vscode.window.createTerminal({ name: `Sidecar: ${target.name}`, pty, iconPath: new vscode.ThemeIcon('debug-alt') });
-    const attached: AttachedSidecar = { sidecarId: session.id, targetId: target.id, profile: profile.name, terminal, session };
+    const attached: AttachedSidecar = { sidecarId: session.id, targetId: target.id, profile: profile.name, terminal, pty, session };
     this.sessions.set(session.id, attached);
     session.onEnd(() => {
       this.sessions.delete(session.id);

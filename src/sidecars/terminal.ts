@@ -18,12 +18,15 @@ export class SidecarPty implements vscode.Pseudoterminal {
   /** Output that arrived before VS Code opened the terminal (the shell's first prompt). */
   private pending: string[] = [];
   private readonly subs: { dispose(): void }[] = [];
+  /** The last 64 KiB the terminal was given, banner included (what the user sees; read by tests). */
+  written = '';
 
   constructor(
     readonly session: SidecarTerminalSession,
     private readonly info: { profile: string; image: string; warnings: string[] },
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.subs.push(this.writeEmitter.event((s) => (this.written = (this.written + s).slice(-64 * 1024))), this.writeEmitter, this.closeEmitter);
     this.subs.push(
       session.onData((s) => (this.opened ? this.writeEmitter.fire(s) : this.pending.push(s))),
       session.onEnd((end) => {
