@@ -2,7 +2,6 @@
 // (extensionTestsPath), which ends when run() settles.
 import { runHostTests } from '../helpers/hostRunner';
 import { containersViewTests } from './containersView.itest';
-import { sidecarsTests } from './sidecars.itest';
 import { explorerTests } from './explorer.itest';
 import { sidecarsTests } from './sidecars.itest';
 
