@@ -214,6 +214,8 @@ export class Gdb extends EventEmitter<GdbEvents> {
   async attach(pid: number): Promise<StopInfo> {
     await this.command('-gdb-set mi-async on');
     await this.command('-gdb-set pagination off');
+    // Show char buffers as the C strings they hold.
+    await this.command('-gdb-set print null-stop on');
     await this.command(`-gdb-set sysroot ${miQuote(`/proc/${pid}/root`)}`);
     await this.command(`-file-exec-and-symbols ${miQuote(`/proc/${pid}/exe`)}`);
     const stop = this.nextStop();
@@ -292,6 +294,20 @@ export class Gdb extends EventEmitter<GdbEvents> {
     return list(r.children).map((c) => toVarObject(tuple(c) ?? {}));
   }
 
+  /**
+   * A one-line value for an aggregate, which a variable object shows only as
+   * "{...}" or "[16]": gdb prints it from the object's path expression.
+   */
+  async summary(v: VarObject, threadId?: number, level?: number): Promise<string> {
+    if (!/^(\{\.\.\.\}|\[\d+\])$/.test(v.value)) return v.value;
+    try {
+      const expr = str((await this.command(`-var-info-path-expression ${miQuote(v.name)}`)).path_expr) ?? v.exp;
+      return await this.evaluate(expr, threadId, level);
+    } catch {
+      return v.value;
+    }
+  }
+
   async assignVar(name: string, value: string): Promise<string> {
     const r = await this.command(`-var-assign ${miQuote(name)} ${miQuote(value)}`);
     return str(r.value) ?? '';
@@ -310,7 +326,7 @@ export class Gdb extends EventEmitter<GdbEvents> {
   }
 
   async registers(threadId: number, level: number): Promise<{ name: string; value: string }[]> {
-    const names = list((await this.command('-data-list-register-names')).names).map((n) => str(n) ?? '');
+    const names = list((await this.command('-data-list-register-names'))['register-names']).map((n) => str(n) ?? '');
     const r = await this.command(`-data-list-register-values --thread ${threadId} --frame ${level} --skip-unavailable N`);
     return list(r['register-values'])
       .map((v) => tuple(v) ?? {})

@@ -1,0 +1,28 @@
+// The attach arguments of debug type `sidecar`. Keep this interface and
+// package.json's contributes.debuggers[0].configurationAttributes.attach in
+// sync: a unit test compares the two.
+import type { DebugProtocol } from '@vscode/debugprotocol';
+
+export const DEBUG_TYPE = 'sidecar';
+
+export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArguments {
+  /** Name or id of the container that runs the process. */
+  container: string;
+  /** The process's PID as seen inside the container. */
+  processId?: number | string;
+  /** A regular expression matched against the command lines of the container's processes. */
+  processName?: string;
+  /** The debugger to run in the sidecar; only gdb for now. */
+  debugger?: 'gdb';
+  /** The image that holds gdb; defaults to the setting sidecar.debugger.gdbImage. */
+  image?: string;
+  /** Build paths (prefixes) to workspace paths, e.g. {"/src": "${workspaceFolder}"}. */
+  sourceFileMap?: Record<string, string>;
+  /** Stop the process right after attaching. */
+  stopOnAttach?: boolean;
+  /** Log every MI command and answer to the debug console. */
+  trace?: boolean;
+}
+
+/** The attributes, in the order package.json lists them. */
+export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace'];
