@@ -54,11 +54,18 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
     fs.chownSync(results, opts.uid, opts.gid ?? opts.uid);
   }
   const workspace = makeWorkspace('host');
+  // A non-root host needs its own profile folders and the workspace it opens.
+  const owned = (dir: string) => {
+    if (opts.uid !== undefined) for (const p of [dir, ...fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f)))]) fs.chownSync(p, opts.uid, opts.gid ?? opts.uid);
+    return dir;
+  };
+  owned(workspace);
   const server = await lib.startCodeServer({
     workspace,
     logFile: path.join(testOutput, 'code-server-integration.log'),
     env: { SIDECAR_TEST_RESULTS: results, ...opts.env },
     uid: opts.uid, gid: opts.gid,
+    ...(opts.uid !== undefined ? { userDataDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'))), extensionsDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'))) } : {}),
   });
   const browser = await launchBrowser();
   try {

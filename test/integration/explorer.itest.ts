@@ -65,6 +65,8 @@ export const explorerTests: HostTest[] = [
   {
     name: 'a running container has Namespaces, Processes, Files and Sidecars',
     async fn() {
+      // The non-root run says which user it expects the extension host to be.
+      if (process.env.SIDECAR_EXPECT_UID) assert.equal(process.getuid?.(), Number(process.env.SIDECAR_EXPECT_UID));
       await setUp();
       const a = await api();
       const item = await containerItem(a, web.id);
