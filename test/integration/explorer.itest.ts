@@ -3,12 +3,17 @@
 // tree and the Namespaces view show them. Runs as root (inodes from /proc) and
 // as the non-root user sidecar-dev (HostConfig path, inodes unknown).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import type Docker from 'dockerode';
 import type { SidecarApi } from '../../src/extension';
 import { findShell } from '../../src/commands/containers';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { projectRoot } from '../helpers/paths';
 
 type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string }; containerId?: string; process?: { hostPid: number; nsPid: number; command: string } };
 
@@ -232,6 +237,43 @@ export const explorerTests: HostTest[] = [
       made.push(t);
       assert.equal(await findShell(docker, web.id), '/bin/sh');
       assert.equal(await findShell(docker, t.id), undefined);
+    },
+  },
+  {
+    name: 'engine down: the view says so, then recovers by itself when dockerd starts again',
+    async fn() {
+      // Stopping an engine needs root, and never the shared one: an isolated dockerd of our own.
+      if (nonRoot()) return;
+      const { startDockerd } = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/engine.mjs')).href)) as { startDockerd(o: object): Promise<{ stop(): Promise<void> }> };
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-iso-view-'));
+      const socket = path.join(root, 'docker.sock');
+      const logFile = path.join(root, 'dockerd.log');
+      let dockerd: { stop(): Promise<void> } | undefined = await startDockerd({ root, socket, logFile });
+      const a = await api();
+      const cfg = vscode.workspace.getConfiguration('sidecar');
+      try {
+        const iso = new (docker.constructor as typeof Docker)({ socketPath: socket });
+        await iso.loadImage((await docker.getImage(IMAGES.busybox).get()) as unknown as NodeJS.ReadableStream);
+        const c = await iso.createContainer({ name: 'iso-web', Image: IMAGES.busybox, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
+        await c.start();
+        await cfg.update('engines', [`unix://${socket}`], vscode.ConfigurationTarget.Global);
+        await eventually(async () => (await containerItem(a, c.id))?.contextValue === 'running', 'the isolated engine\'s container');
+        await dockerd.stop();
+        dockerd = undefined;
+        await eventually(() => !a.containers.engineStatus.ok, 'the view to notice the engine is gone', 30_000);
+        const st = a.containers.engineStatus;
+        assert.ok(!st.ok && st.endpoint === `unix://${socket}` && /No Docker Engine answers/.test(st.error), JSON.stringify(st));
+        assert.match(String(a.containers.explorer!.containersView.message), /No Docker Engine answers .* Retrying automatically\./);
+        assert.deepEqual(await children(a), []);
+        dockerd = await startDockerd({ root, socket, logFile });
+        // No refresh command: the event stream's reconnect brings the view back.
+        await eventually(async () => a.containers.engineStatus.ok && !!(await containerItem(a, c.id)), 'the view to recover by itself', 60_000);
+        assert.equal(a.containers.explorer!.containersView.message, undefined);
+      } finally {
+        await cfg.update('engines', undefined, vscode.ConfigurationTarget.Global);
+        await dockerd?.stop();
+        fs.rmSync(root, { recursive: true, force: true });
+      }
     },
   },
   {
