@@ -5,6 +5,7 @@ import { registerContainersView } from './views/containersView';
 import { registerNamespacesView } from './views/namespacesView';
 import { registerContainerCommands } from './commands/containers';
 import { deactivateSidecars, registerSidecars } from './sidecars';
+import { registerDebugger } from './debug/register';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
@@ -20,6 +21,7 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const namespaces = registerNamespacesView(ctx, containers.explorer!.model);
   registerContainerCommands(ctx, containers.explorer!);
   registerSidecars(ctx);
+  registerDebugger(ctx);
   log.info('Container Sidecar activated');
   return { containers, namespaces, context: ctx };
 }

@@ -21,6 +21,8 @@ export interface SessionOptions {
   defaultImage?: string;
   /** Progress text while the sidecar starts (image pull, start). */
   onProgress?: (msg: string) => void;
+  /** The attach request has been answered (either way). */
+  onAttachDone?: () => void;
 }
 
 type VarRef =
@@ -104,7 +106,7 @@ export class SidecarDebugSession extends DebugSession {
       this.sendEvent(new OutputEvent(`Attached gdb to PID ${this.pid} in ${sidecar.target.name} (sidecar ${sidecar.id.slice(0, 12)}).\n`, 'console'));
       // Breakpoints come after this event; the process stays stopped until configurationDone.
       this.sendEvent(new InitializedEvent());
-    });
+    }).finally(() => this.opts.onAttachDone?.());
   }
 
   private async resolvePid(a: SidecarAttachArguments, containerName: string): Promise<number> {
@@ -197,6 +199,7 @@ export class SidecarDebugSession extends DebugSession {
           try {
             const bp = await gdb.insertBreakpoint({ location: `${remote}:${b.line}`, condition: b.condition, ignoreCount: hit });
             numbers.push(bp.number);
+            if (!bp.pending && bp.fullname) this.sources!.learn(clientPath, bp.fullname);
             const out = new Breakpoint(!bp.pending, bp.line ?? b.line) as DebugProtocol.Breakpoint;
             out.id = bp.number;
             if (bp.pending) out.message = `${path.basename(remote)} is not in the attached program's debug information (yet).`;

@@ -7,6 +7,12 @@ export interface SourceMap {
   toClient(remotePath: string): string;
   /** An editor path (or container: URI) to the location text gdb should get. */
   toRemote(clientPath: string): string;
+  /**
+   * Records that gdb resolved an unmapped editor file to `remotePath` (same
+   * file name), so its folder maps to the editor's folder from now on: a
+   * breakpoint clicked in the workspace then shows stops in that same file.
+   */
+  learn(clientPath: string, remotePath: string): void;
 }
 
 function normalise(p: string): string {
@@ -26,10 +32,14 @@ function under(p: string, prefix: string): string | undefined {
  * file is really there (else the container copy is shown).
  */
 export function createSourceMap(map: Record<string, string> | undefined, containerId: string, exists: (p: string) => boolean): SourceMap {
-  const pairs = Object.entries(map ?? {})
-    .map(([remote, local]) => [normalise(remote), normalise(local)] as const)
-    .sort((a, b) => b[0].length - a[0].length);
-  const byLocal = [...pairs].sort((a, b) => b[1].length - a[1].length);
+  const pairs: (readonly [string, string])[] = [];
+  let byLocal: (readonly [string, string])[] = [];
+  const add = (remote: string, local: string) => {
+    pairs.push([normalise(remote), normalise(local)]);
+    pairs.sort((a, b) => b[0].length - a[0].length);
+    byLocal = [...pairs].sort((a, b) => b[1].length - a[1].length);
+  };
+  for (const [remote, local] of Object.entries(map ?? {})) add(remote, local);
   const containerPrefix = `container://${containerId}`;
   return {
     toClient(remotePath) {
@@ -51,6 +61,13 @@ export function createSourceMap(map: Record<string, string> | undefined, contain
       }
       // Unmapped: gdb matches a bare file name against the tail of its build paths.
       return path.basename(clientPath);
+    },
+    learn(clientPath, remotePath) {
+      if (clientPath.startsWith('container:') || !remotePath.startsWith('/')) return;
+      if (path.basename(clientPath) !== path.posix.basename(remotePath)) return;
+      const remoteDir = path.posix.dirname(remotePath);
+      if (pairs.some(([r]) => under(remotePath, r) !== undefined)) return;
+      add(remoteDir, path.dirname(clientPath));
     },
   };
 }

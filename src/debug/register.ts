@@ -1,0 +1,171 @@
+// Debug type `sidecar` in the workbench: the inline adapter, a DAP trace in
+// the log, the configuration provider (with the container and process quick
+// picks), and the "Attach Debugger to Process…" / "Debug this process" commands.
+import * as vscode from 'vscode';
+import type { SidecarContext } from '../context';
+import type { ContainerModel } from '../engine/containers';
+import { LABELS } from '../engine/sidecars';
+import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
+import { DEFAULT_GDB_IMAGE, GDB_IMAGE_SETTING } from './gdbSidecar';
+import { SidecarDebugSession } from './session';
+
+/** A process row of the Containers view (owned by the explorer), or the same data from elsewhere. */
+interface ProcessArg {
+  process?: { hostPid: number; nsPid: number; command: string };
+  containerId?: string;
+  container?: Pick<ContainerModel, 'id' | 'name' | 'state'>;
+}
+
+export function gdbImage(): string {
+  return vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING) || DEFAULT_GDB_IMAGE;
+}
+
+export function registerDebugger(ctx: SidecarContext): void {
+  const subs = ctx.extension.subscriptions;
+
+  subs.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
+    createDebugAdapterDescriptor(session) {
+      const name = String(session.configuration.container ?? '');
+      // Attaching takes a second or more (sidecar start, maybe an image pull): say so.
+      let report: ((msg: string) => void) | undefined;
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching gdb to ${name}` }, async (progress) => {
+        report = (message) => progress.report({ message });
+        await finished;
+      });
+      const adapter = new SidecarDebugSession({
+        engine: ctx.engine,
+        defaultImage: gdbImage(),
+        onProgress: (m) => report?.(m),
+        onAttachDone: () => done(),
+      });
+      return new vscode.DebugAdapterInlineImplementation(adapter);
+    },
+  }));
+
+  subs.push(vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
+    createDebugAdapterTracker(session) {
+      const tag = `[dap ${session.id.slice(0, 8)}]`;
+      return {
+        onWillReceiveMessage: (m) => ctx.log.trace(`${tag} -> ${JSON.stringify(m)}`),
+        onDidSendMessage: (m) => ctx.log.trace(`${tag} <- ${JSON.stringify(m)}`),
+        onError: (e) => ctx.log.error(`${tag} ${e.message}`),
+        onExit: (code, signal) => ctx.log.debug(`${tag} adapter ended ${code ?? ''} ${signal ?? ''}`),
+      };
+    },
+  }));
+
+  const provider = new SidecarConfigurationProvider(ctx);
+  subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial));
+  subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => provider.dynamicConfigurations() }, vscode.DebugConfigurationProviderTriggerKind.Dynamic));
+
+  const attach = async (arg?: ProcessArg) => {
+    const config = await processConfiguration(ctx, arg);
+    if (!config) return false;
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return vscode.debug.startDebugging(folder, config);
+  };
+  ctx.registerCommand('sidecar.debugger.attachProcess', attach);
+  ctx.registerCommand('sidecar.debugger.debugProcess', attach);
+}
+
+/** Builds an attach configuration from a process row, a container item, or quick picks. */
+async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Promise<vscode.DebugConfiguration | undefined> {
+  const containerRef = arg?.containerId ?? arg?.container?.id ?? (await pickContainer(ctx));
+  if (!containerRef) return undefined;
+  const target = await ctx.engine.inspect(containerRef);
+  if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
+  const proc = arg?.process ?? (await pickProcess(target.id, target.name, target.pid));
+  if (!proc) return undefined;
+  const config: SidecarAttachArguments & vscode.DebugConfiguration = {
+    type: DEBUG_TYPE,
+    request: 'attach',
+    name: `Attach to ${shortCommand(proc.command)} in ${target.name}`,
+    container: target.name,
+    processId: proc.nsPid,
+    // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
+  };
+  return config;
+}
+
+function shortCommand(cmd: string): string {
+  const first = cmd.split(/\s+/)[0] ?? cmd;
+  return first.split('/').pop() || cmd;
+}
+
+async function pickContainer(ctx: SidecarContext): Promise<string | undefined> {
+  const running = (await ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
+  if (!running.length) throw new Error('No container is running. Start the container whose process you want to debug, then try again.');
+  const pick = await vscode.window.showQuickPick(
+    running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}`, detail: c.status, id: c.id })),
+    { title: 'Debug a process in which container?', matchOnDescription: true },
+  );
+  return pick?.id;
+}
+
+function flatten(list: ProcessInfo[]): ProcessInfo[] {
+  return list.flatMap((p) => [p, ...flatten(p.children)]);
+}
+
+async function pickProcess(id: string, name: string, pid: number): Promise<ProcessInfo | undefined> {
+  const procs = flatten(await containerProcesses({ id, pid }));
+  if (!procs.length) throw new Error(`No process of container ${name} could be read from /proc. Is the engine on this machine?`);
+  if (procs.length === 1) return procs[0];
+  const pick = await vscode.window.showQuickPick(
+    procs.map((p) => ({ label: p.command, description: `PID ${p.nsPid} · host ${p.hostPid}${p.user ? ` · ${p.user}` : ''}`, p })),
+    { title: `Debug which process of ${name}?`, matchOnDescription: true },
+  );
+  return pick?.p;
+}
+
+export class SidecarConfigurationProvider implements vscode.DebugConfigurationProvider {
+  constructor(private readonly ctx: SidecarContext) {}
+
+  provideDebugConfigurations(): vscode.DebugConfiguration[] {
+    return [{ type: DEBUG_TYPE, request: 'attach', name: 'Attach to a process in a container', container: 'web', processName: '^/app/', sourceFileMap: { '/src': '${workspaceFolder}' } }];
+  }
+
+  /** "Attach to <process> in <container>" for each running container's processes (the Run and Debug view's dynamic list). */
+  async dynamicConfigurations(): Promise<vscode.DebugConfiguration[]> {
+    const running = (await this.ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true').slice(0, 20);
+    const out: vscode.DebugConfiguration[] = [];
+    for (const c of running) {
+      try {
+        const d = await this.ctx.engine.inspect(c.id);
+        for (const p of flatten(await containerProcesses({ id: d.id, pid: d.pid }))) {
+          out.push({ type: DEBUG_TYPE, request: 'attach', name: `Attach to ${shortCommand(p.command)} (PID ${p.nsPid}) in ${c.name}`, container: c.name, processId: p.nsPid });
+        }
+      } catch (err) {
+        this.ctx.log.debug(`dynamic debug configurations: ${c.name}: ${String(err)}`);
+      }
+    }
+    return out;
+  }
+
+  async resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+    // F5 without a launch.json: the same picks as the command.
+    if (!config.type && !config.request && !config.name) return processConfiguration(this.ctx);
+    if (config.request !== 'attach') {
+      void vscode.window.showErrorMessage(`Debug type "sidecar" only attaches to running processes; set "request": "attach" in "${config.name}".`);
+      return undefined;
+    }
+    if (!config.container) {
+      const picked = await processConfiguration(this.ctx);
+      return picked ? { ...picked, ...config, container: picked.container, processId: config.processId ?? picked.processId } : undefined;
+    }
+    if ((config.processId === undefined || config.processId === '') && !config.processName) {
+      const target = await this.ctx.engine.inspect(String(config.container));
+      if (target.state !== 'running' || !target.pid) {
+        void vscode.window.showErrorMessage(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
+        return undefined;
+      }
+      const p = await pickProcess(target.id, target.name, target.pid);
+      if (!p) return undefined;
+      config.processId = p.nsPid;
+    }
+    config.image ||= gdbImage();
+    return config;
+  }
+}
