@@ -99,7 +99,8 @@ export class NamespaceItem extends vscode.TreeItem {
     const inode = sharing.inode !== undefined ? String(sharing.inode) : 'inode unknown';
     this.description = `${inode} · ${shared ? `shared with ${whom.join(', ')}` : 'private'}`;
     this.contextValue = shared ? 'namespace.shared' : 'namespace';
-    this.iconPath = new vscode.ThemeIcon(shared ? 'link' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
+    // Shared with other containers is what a person debugging looks for; the host's namespaces get their own icon.
+    this.iconPath = new vscode.ThemeIcon(sharing.with.length ? 'link' : sharing.host ? 'home' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${nsType}** namespace (${NS_DESCRIPTIONS[nsType]})  \n`);
     md.appendMarkdown(sharing.inode !== undefined ? `Inode: ${sharing.inode}  \n` : `Inode unknown: ${escape(unknownReason ?? '')}  \n`);

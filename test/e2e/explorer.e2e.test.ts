@@ -1,0 +1,65 @@
+// A person's path through the explorer in the real workbench: find the web
+// container, expand it, open Namespaces, and see that pid and net are shared
+// with the debugger-like container joined to it; then the Namespaces view.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type Docker from 'dockerode';
+import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+
+let wb: Workbench;
+const docker = testDocker();
+const containers: Docker.Container[] = [];
+const names = { web: uniqueName('e2e-ns-web'), dbg: uniqueName('e2e-ns-dbg') };
+
+before(async () => {
+  const web = await runContainer(docker, { name: names.web });
+  containers.push(web);
+  containers.push(await runContainer(docker, { name: names.dbg, hostConfig: { PidMode: `container:${web.id}`, NetworkMode: `container:${web.id}` } }));
+  wb = await openWorkbench('explorer');
+});
+
+after(async () => {
+  await wb?.close();
+  await removeQuietly(docker, containers);
+});
+
+test('expand a container, then Namespaces: pid and net show as shared for the pair', { timeout: 180_000 }, async () => {
+  const { page } = wb;
+  await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) });
+  const tree = pane.getByRole('tree');
+  await tree.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
+  // Other work may have many containers on this engine: reveal ours through the palette, as a person would.
+  await page.keyboard.press('F1');
+  await page.keyboard.type('Reveal Container in Containers View');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Reveal Container in Containers View' }).first().click();
+  await page.keyboard.type(names.web);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: names.web }).first().click();
+  const webRow = tree.getByRole('treeitem', { name: new RegExp(names.web) }).first();
+  await webRow.waitFor({ timeout: 30_000 });
+  assert.equal(await webRow.getAttribute('aria-expanded'), 'true', 'reveal expands the container');
+  const nsRow = tree.getByRole('treeitem', { name: /^Namespaces/ }).first();
+  await nsRow.click();
+  const rowText = async (label: string) => {
+    const row = tree.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+    await row.waitFor({ timeout: 30_000 });
+    return row.innerText();
+  };
+  const pid = await rowText('pid');
+  const net = await rowText('net');
+  const mnt = await rowText('mnt');
+  assert.match(pid, new RegExp(`shared with ${names.dbg}`));
+  assert.match(net, new RegExp(`shared with ${names.dbg}`));
+  assert.match(mnt, /private/);
+  await page.screenshot({ path: screenshotPath('explorer-namespaces') });
+
+  // The Namespaces view: the shared pid namespace names both containers.
+  const nsPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Namespaces/i }) });
+  const header = nsPane.locator('.pane-header');
+  if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  const shared = nsPane.locator('.monaco-list-row', { hasText: new RegExp(`shared by .*${names.web}`) }).first();
+  await shared.waitFor({ timeout: 30_000 });
+  assert.match(await shared.innerText(), new RegExp(`(${names.web}.*${names.dbg}|${names.dbg}.*${names.web})`));
+  await page.screenshot({ path: screenshotPath('explorer-namespaces-view') });
+});
