@@ -4,7 +4,8 @@ import { runHostTests } from '../helpers/hostRunner';
 import { containersViewTests } from './containersView.itest';
 import { explorerTests } from './explorer.itest';
 import { sidecarsTests } from './sidecars.itest';
+import { debugTests } from './debug.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests });
 }
