@@ -216,31 +216,49 @@ export function sharingFromHostConfig(details: ContainerDetail[], daemon: Daemon
  * The namespaces of all running containers: from /proc when every container's
  * PID can be read here, else from HostConfig with the reason.
  */
-export async function namespaceSnapshot(running: ContainerDetail[], daemon: DaemonFacts, procRoot = '/proc'): Promise<NamespaceSnapshot> {
+export async function namespaceSnapshot(
+  running: ContainerDetail[],
+  daemon: DaemonFacts | (() => Promise<DaemonFacts>),
+  procRoot = '/proc',
+  /** Inodes by `<id>:<pid>` (and `host`), reused across snapshots: a process never changes namespaces under the same PID for our purposes. */
+  cache?: Map<string, NsInodes>,
+): Promise<NamespaceSnapshot> {
   const withPid = running.filter((d) => d.pid);
   let reason: string | undefined;
   let host: NsInodes = {};
   const inodes = new Map<string, NsInodes>();
   try {
-    host = await hostNamespaces(procRoot);
+    host = cache?.get('host') ?? (await hostNamespaces(procRoot));
+    cache?.set('host', host);
     // Probe one container first, so an unreadable /proc costs one failure, not hundreds.
     if (withPid.length > 0 && !(await pidBelongsTo(withPid[0].pid!, withPid[0].id, procRoot))) {
       throw new ProcUnreadableError(`Process ${withPid[0].pid} in this machine's /proc is not container ${withPid[0].name} (the engine is remote or runs in a VM), so sharing comes from the containers' HostConfig`);
     }
+    const live = new Set<string>();
     await Promise.all(withPid.map(async (d) => {
+      const key = `${d.id}:${d.pid}`;
+      live.add(key);
+      const known = cache?.get(key);
+      if (known) return void inodes.set(d.id, known);
       try {
-        inodes.set(d.id, await readNamespaces(d.pid!, procRoot));
+        const ns = await readNamespaces(d.pid!, procRoot);
+        inodes.set(d.id, ns);
+        cache?.set(key, ns);
       } catch (e) {
         // The container stopped between inspect and readlink: it is simply not running any more.
         if (!(e instanceof ProcUnreadableError) || !/not visible/.test(e.reason)) throw e;
       }
     }));
+    // Forget containers that stopped, so the cache stays as small as the running set.
+    for (const k of cache?.keys() ?? []) if (k !== 'host' && !live.has(k)) cache!.delete(k);
   } catch (e) {
     if (!(e instanceof ProcUnreadableError)) throw e;
     reason = e.reason;
   }
   if (reason === undefined) return { source: 'proc', host, containers: sharingFromInodes(inodes, host) };
-  return { source: 'hostconfig', reason, host: {}, containers: sharingFromHostConfig(withPid, daemon) };
+  // Only this path needs the daemon's defaults, so only this path asks for them.
+  const facts = typeof daemon === 'function' ? await daemon() : daemon;
+  return { source: 'hostconfig', reason, host: {}, containers: sharingFromHostConfig(withPid, facts) };
 }
 
 /** Daemon defaults from the Engine's /info answer. */

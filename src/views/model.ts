@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine';
 import { NoSuchContainerError } from '../engine/engine';
 import type { ContainerDetail, ContainerModel } from '../engine/containers';
 import { EngineEvents, type ContainerEvent, type StreamState } from '../engine/events';
-import { daemonFactsFromInfo, type DaemonFacts, type NamespaceSnapshot, namespaceSnapshot, NS_TYPES } from '../procfs/namespaces';
+import { daemonFactsFromInfo, type DaemonFacts, type NamespaceSnapshot, namespaceSnapshot, type NsInodes, NS_TYPES } from '../procfs/namespaces';
 
 export const TARGET_LABEL = 'io.container-sidecar.target';
 
@@ -63,6 +63,7 @@ export class ExplorerModel extends EventEmitter {
   loaded = false;
   private events: EngineEvents | undefined;
   private daemon: DaemonFacts | undefined;
+  private readonly inodeCache = new Map<string, NsInodes>();
   private pending = new Map<string, ContainerEvent>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -102,6 +103,7 @@ export class ExplorerModel extends EventEmitter {
     this.events?.dispose();
     this.events = undefined;
     this.daemon = undefined;
+    this.inodeCache.clear();
     this.containers.clear();
     this.listen();
   }
@@ -120,8 +122,7 @@ export class ExplorerModel extends EventEmitter {
   private async doRefresh(): Promise<void> {
     try {
       const engine = this.engine;
-      const [list, info] = await Promise.all([engine.listContainers(), this.daemon ? undefined : engine.call((d) => d.info())]);
-      if (info) this.daemon = daemonFactsFromInfo(info);
+      const list = await engine.listContainers();
       const previous = this.containers;
       const fresh = new Map<string, ContainerEntry>();
       for (const m of list) fresh.set(m.id, { model: m, detail: previous.get(m.id)?.detail });
@@ -137,7 +138,7 @@ export class ExplorerModel extends EventEmitter {
       });
       this.containers.clear();
       for (const [k, v] of fresh) this.containers.set(k, v);
-      this.snapshot = await namespaceSnapshot(this.runningDetails(), this.daemon!, this.opts.procRoot);
+      this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache);
       this.loaded = true;
       this.setStatus({ ok: true });
       this.listen();
@@ -187,6 +188,12 @@ export class ExplorerModel extends EventEmitter {
     const changed = JSON.stringify(s) !== JSON.stringify(this.status);
     this.status = s;
     if (changed) this.emit('status', s);
+  }
+
+  /** The daemon's defaults (cgroup version, userns-remap), asked once per engine, only when HostConfig must be read. */
+  private async daemonFacts(): Promise<DaemonFacts> {
+    this.daemon ??= daemonFactsFromInfo(await this.engine.call((d) => d.info()));
+    return this.daemon;
   }
 
   runningDetails(): ContainerDetail[] {
@@ -242,20 +249,23 @@ export class ExplorerModel extends EventEmitter {
         this.emit('error', err);
       }
     }));
+    // Show the new states now; namespaces follow in a second change.
+    this.emit('change', change);
     // Namespaces change only when a container starts or stops; compare per container.
     if (batch.some((e) => ['start', 'die', 'destroy', 'pause', 'unpause', 'restart'].includes(e.action))) {
+      const nsChange: ModelChange = { updated: [], added: [], removed: [], namespaces: [], sidecarsOf: [] };
       const old = this.snapshot;
       try {
-        this.snapshot = await namespaceSnapshot(this.runningDetails(), this.daemon ?? { cgroupVersion: '2', usernsRemap: false }, this.opts.procRoot);
+        this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache);
       } catch (err) {
         this.emit('error', err);
       }
       const ids = new Set([...old.containers.keys(), ...this.snapshot.containers.keys()]);
       for (const id of ids) {
-        if (nsSignature(old, id) !== nsSignature(this.snapshot, id)) change.namespaces.push(id);
+        if (nsSignature(old, id) !== nsSignature(this.snapshot, id)) nsChange.namespaces.push(id);
       }
+      if (nsChange.namespaces.length) this.emit('change', nsChange);
     }
-    this.emit('change', change);
   }
 
   dispose(): void {
