@@ -7,6 +7,7 @@ import type { SidecarContext } from '../context';
 import type { ContainerModel, ContainerState } from '../engine/containers';
 import type { Explorer } from '../views/containersView';
 import { describeStatus } from '../views/model';
+import { EngineUnavailableError } from '../engine/connection';
 
 type Arg = { container?: ContainerModel; containerId?: string; process?: { hostPid: number } } | string | undefined;
 
@@ -20,6 +21,8 @@ export function engineMessage(err: unknown): string {
 
 /** A clear sentence for a failed action, naming the container and what to do. */
 export function actionError(verb: string, name: string, err: unknown): Error {
+  // Already names the endpoint, the cause and the fix.
+  if (err instanceof EngineUnavailableError) return err;
   const e = err as { statusCode?: number; code?: string };
   const msg = engineMessage(err);
   if (e?.statusCode === 403 || e?.statusCode === 401 || e?.code === 'EACCES' || /permission denied/i.test(msg)) {
@@ -30,7 +33,7 @@ export function actionError(verb: string, name: string, err: unknown): Error {
 }
 
 /** The Pseudoterminal for `docker exec -it <c> <shell>` over the Engine API. */
-class ExecTerminal implements vscode.Pseudoterminal {
+export class ExecTerminal implements vscode.Pseudoterminal {
   private readonly writer = new vscode.EventEmitter<string>();
   private readonly closer = new vscode.EventEmitter<number | void>();
   readonly onDidWrite = this.writer.event;
@@ -84,7 +87,7 @@ class ExecTerminal implements vscode.Pseudoterminal {
 }
 
 /** A read-only log follower; the stream ends when the container stops or goes away. */
-class LogsTerminal implements vscode.Pseudoterminal {
+export class LogsTerminal implements vscode.Pseudoterminal {
   private readonly emitter = new vscode.EventEmitter<string>();
   readonly onDidWrite = this.emitter.event;
   private stream: NodeJS.ReadableStream | undefined;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import * as vscode from 'vscode';
 import type Docker from 'dockerode';
 import type { SidecarApi } from '../../src/extension';
-import { findShell } from '../../src/commands/containers';
+import { actionError, ExecTerminal, findShell, LogsTerminal } from '../../src/commands/containers';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
@@ -237,6 +237,54 @@ export const explorerTests: HostTest[] = [
       made.push(t);
       assert.equal(await findShell(docker, web.id), '/bin/sh');
       assert.equal(await findShell(docker, t.id), undefined);
+    },
+  },
+  {
+    name: 'open shell: a docker exec terminal over the Engine API runs commands and closes with the shell',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const term = new ExecTerminal(docker, web.id, ['/bin/sh'], a.context.log);
+      let out = '';
+      term.onDidWrite((s) => (out += s));
+      const closed = new Promise<number | void>((r) => term.onDidClose((c) => r(c)));
+      await term.open({ columns: 80, rows: 24 });
+      term.handleInput('echo sum-$((40+2)); hostname\r');
+      await eventually(() => out.includes('sum-42'), `the shell's answer in ${JSON.stringify(out)}`);
+      term.handleInput('exit 0\r');
+      assert.equal(await closed, 0);
+    },
+  },
+  {
+    name: 'view logs: follows the output and ends cleanly when the container goes away',
+    async fn() {
+      await setUp();
+      const c = await runContainer(docker, { name: uniqueName('it-logs'), cmd: ['sh', '-c', 'echo first-line; sleep 2; echo second-line; sleep 3600'] });
+      made.push(c);
+      const model = { id: c.id, name: 'it-logs' } as never;
+      const term = new LogsTerminal(docker, model, false);
+      let out = '';
+      term.onDidWrite((s) => (out += s));
+      await term.open();
+      await eventually(() => out.includes('first-line'), 'the first line');
+      await eventually(() => out.includes('second-line'), 'a line written later (follow)');
+      assert.ok(out.includes('first-line\r\n'), 'lines end with CRLF for the terminal');
+      await c.remove({ force: true });
+      await eventually(() => out.includes('-- end of log: it-logs stopped or was removed --'), 'the end-of-log line');
+      term.close();
+    },
+  },
+  {
+    name: 'bad input: an action the engine refuses gives a sentence naming the container and the reason',
+    async fn() {
+      await setUp();
+      const c = await runContainer(docker, { name: uniqueName('it-refuse'), cmd: ['true'] });
+      made.push(c);
+      await c.wait();
+      const err = await c.pause().then(() => undefined, (e: unknown) => e);
+      assert.ok(err, 'the engine refuses to pause a stopped container');
+      const msg = actionError('pause', 'it-refuse', err).message;
+      assert.match(msg, /^Cannot pause it-refuse: Container [0-9a-f]+ is not running$/);
     },
   },
   {
