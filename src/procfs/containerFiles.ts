@@ -1,0 +1,95 @@
+// Picks the file backend for a container on every call: the direct one over
+// /proc/<pid>/root when this process can read it, else a helper container.
+// The PID is looked up from the container id each time (cheaply validated
+// from a cache), so a restarted container keeps working under the same URI.
+import fs from 'node:fs';
+import type { Engine } from '../engine/engine';
+import { type ContainerFs, directAccess, RootFs } from './rootfs';
+import { HelperPool } from './helperfs';
+
+/** The container exists but is not running, so its files cannot be reached. */
+export class ContainerStoppedError extends Error {
+  constructor(readonly containerName: string, readonly state: string) {
+    super(`Container ${containerName} is ${state === 'exited' || state === 'dead' ? 'stopped' : state}; start it to see its files.`);
+  }
+}
+
+export type BackendKind = 'direct' | 'helper';
+
+export interface ContainerFiles {
+  fs: ContainerFs;
+  /** Present for the direct backend: lets a watcher bind inotify to the confined directory. */
+  rootfs?: RootFs;
+  backend: BackendKind;
+  name: string;
+  id: string;
+}
+
+interface Cached {
+  id: string;
+  name: string;
+  pid: number;
+  startTime: string;
+  backend: BackendKind;
+  rootfs?: RootFs;
+}
+
+export interface AccessOptions {
+  /** 'auto' picks direct when /proc/<pid>/root is readable. */
+  backend: () => 'auto' | BackendKind;
+  helperImage: () => string;
+  log?: (msg: string) => void;
+  onProgress?: (msg: string) => void;
+}
+
+/** Field 22 of /proc/<pid>/stat: tells a PID apart from a later process that reuses it. */
+function startTime(pid: number): string | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export class ContainerAccess {
+  private readonly cache = new Map<string, Cached>();
+  readonly helpers: HelperPool;
+
+  constructor(private readonly engine: () => Engine, private readonly opts: AccessOptions) {
+    this.helpers = new HelperPool(engine, { image: opts.helperImage, log: opts.log });
+  }
+
+  /** The files of container `ref` (id or name) as they are now. Throws NoSuchContainerError or ContainerStoppedError. */
+  async get(ref: string): Promise<ContainerFiles> {
+    const hit = this.cache.get(ref);
+    if (hit && hit.backend === 'direct' && startTime(hit.pid) === hit.startTime) return this.files(hit);
+    const d = await this.engine().inspect(ref);
+    if (d.state !== 'running' && d.state !== 'paused') throw new ContainerStoppedError(d.name, d.state);
+    if (!d.pid) throw new ContainerStoppedError(d.name, d.state);
+    const pid = d.pid;
+    let backend: BackendKind = this.opts.backend() === 'helper' ? 'helper' : 'direct';
+    if (backend === 'direct') {
+      const ok = directAccess(pid, d.id);
+      if (!ok.ok) {
+        if (this.opts.backend() === 'direct') throw new Error(`Container ${d.name}: ${ok.reason}; set sidecar.files.backend to "auto" to use a helper container.`);
+        if (!hit || hit.backend !== 'helper') this.opts.log?.(`Files of ${d.name}: ${ok.reason}; using a helper container.`);
+        backend = 'helper';
+      }
+    }
+    const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend };
+    if (backend === 'direct') c.rootfs = new RootFs(() => `/proc/${pid}/root`);
+    this.cache.set(ref, c);
+    return this.files(c);
+  }
+
+  private files(c: Cached): ContainerFiles {
+    if (c.backend === 'direct') return { fs: c.rootfs!, rootfs: c.rootfs, backend: 'direct', name: c.name, id: c.id };
+    return { fs: this.helpers.fsFor(c.id, c.name, this.opts.onProgress), backend: 'helper', name: c.name, id: c.id };
+  }
+
+  async dispose(): Promise<void> {
+    this.cache.clear();
+    await this.helpers.dispose();
+  }
+}

@@ -1,0 +1,372 @@
+// The second file backend, for when /proc/<pid>/root cannot be read here (a
+// non-root user in the docker group, a remote engine, Docker Desktop's VM).
+// A helper container shares the target's pid namespace and reaches the
+// target's root as /proc/1/root. Each operation is one exec over the Engine
+// API, with paths passed as argv data to a fixed script (never interpolated).
+//
+// Confinement: the script runs under `chroot /proc/1/root`, so the kernel
+// resolves absolute links, `..` and chains against the TARGET's root, and
+// the race of a directory swapped for a link can only land inside it. The
+// busybox it runs is reached through /proc/<pid of the outer shell>/root, a
+// path that exists only in the shared pid namespace: nothing is installed in
+// the target, which may have no shell at all.
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine';
+import { LABELS, launchSidecar, processOwner, removeSidecar } from '../engine/sidecars';
+import { ConfinedError, type ContainerFs, type EntryStat, type FileKind, MAX_LINKS, type WriteOptions } from './rootfs';
+
+// Runs in the helper, outside the chroot. ash runs the last command of
+// `sh -c` in its own process; `exit` after it keeps this shell (and so the
+// /proc/$$/root path to the helper's busybox) alive while chroot runs.
+const OUTER = 'BB=/proc/$$/root/bin/busybox; export BB; chroot /proc/1/root "$BB" sh -c "$0" ops "$@"; exit $?';
+
+// Runs inside the chroot, as busybox sh. $1 is the operation, the rest data.
+// Failures print "E:<code>" on stderr and exit 1.
+const OPS = String.raw`
+b() { "$BB" "$@"; }
+fail() { echo "E:$1" >&2; exit 1; }
+exists() { [ -e "$1" ] || [ -L "$1" ]; }
+nolink() {
+  # Follow a final link ourselves (kernel-confined by the chroot), bounded like the kernel.
+  n=0
+  while [ -L "$P" ]; do
+    n=$((n+1)); [ $n -gt ${MAX_LINKS} ] && fail ELOOP
+    t=$(b readlink -- "$P")
+    case "$t" in /*) P=$t ;; *) P=$(b dirname -- "$P")/$t ;; esac
+  done
+}
+op=$1; shift
+case "$op" in
+stat)
+  b stat -c '%f %s %Y %Z %u %g' -- "$1" || fail ENOENT
+  b stat -L -c '%f %s %Y %Z %u %g' -- "$1" 2>/dev/null || echo missing
+  ;;
+readdir)
+  cd -- "$1" 2>/dev/null || { [ -e "$1" ] && fail ENOTDIR; [ -L "$1" ] && fail ELOOP; fail ENOENT; }
+  echo A; b find . -mindepth 1 -maxdepth 1
+  echo L; b find . -mindepth 1 -maxdepth 1 -type l
+  echo D; b find -L . -mindepth 1 -maxdepth 1 -type d 2>/dev/null
+  echo F; b find -L . -mindepth 1 -maxdepth 1 -type f 2>/dev/null
+  echo Z
+  ;;
+read)
+  [ -d "$1" ] && fail EISDIR
+  [ -f "$1" ] || { [ -e "$1" ] && fail "ENOTREG $(b stat -L -c %F -- "$1")"; [ -L "$1" ] && b stat -L -- "$1" 2>&1 | b grep -qiE "loop|levels" && fail ELOOP; fail ENOENT; }
+  b cat -- "$1"
+  ;;
+write)
+  P=$1; nolink
+  D=$(b dirname -- "$P"); N=$(b basename -- "$P")
+  if [ -e "$P" ]; then
+    [ -d "$P" ] && fail EISDIR; [ -f "$P" ] || fail "ENOTREG $(b stat -L -c %F -- "$P")"; [ "$3" = 1 ] || fail EEXIST
+    own=$(b stat -c '%u:%g' -- "$P"); mode=$(b stat -c %a -- "$P")
+  else
+    [ "$2" = 1 ] || fail ENOENT; [ -d "$D" ] || fail ENOENT
+    own=$(b stat -L -c '%u:%g' -- "$D"); mode=644
+  fi
+  tmp="$D/.$(echo "$N" | b cut -c1-40).sidecar-$$-$RANDOM.tmp"
+  # noclobber: the temporary name is created, never followed.
+  set -C
+  b cat > "$tmp" || { b rm -f -- "$tmp"; fail EIO; }
+  set +C
+  b chown "$own" -- "$tmp" 2>/dev/null; b chmod "$mode" -- "$tmp"
+  b mv -f -T -- "$tmp" "$P" || { b rm -f -- "$tmp"; fail EIO; }
+  ;;
+mkdir)
+  exists "$1" && fail EEXIST
+  b mkdir -- "$1" || fail ENOENT
+  b chown "$(b stat -L -c '%u:%g' -- "$(b dirname -- "$1")")" -- "$1" 2>/dev/null
+  true
+  ;;
+delete)
+  exists "$1" || fail ENOENT
+  if [ -d "$1" ] && ! [ -L "$1" ]; then
+    if [ "$2" = 1 ]; then b rm -rf -- "$1"; else b rmdir -- "$1" 2>/dev/null || fail ENOTEMPTY; fi
+  else
+    b rm -f -- "$1"
+  fi
+  ;;
+rename|copy)
+  exists "$1" || fail ENOENT
+  if exists "$2"; then [ "$3" = 1 ] || fail EEXIST; b rm -rf -- "$2"; fi
+  if [ "$op" = rename ]; then b mv -f -T -- "$1" "$2"; else b cp -a -- "$1" "$2"; fi
+  ;;
+poll)
+  # One line per watched path: its lstat and, for a directory, a digest of the listing.
+  for p in "$@"; do
+    s=$(b stat -L -c '%Y %Z %s %i' -- "$p" 2>/dev/null || echo gone)
+    [ -d "$p" ] && s="$s $(b ls -a --full-time -- "$p" 2>/dev/null | b md5sum)"
+    echo "$s"
+  done
+  ;;
+esac
+`.replace('${MAX_LINKS}', String(MAX_LINKS));
+
+const MESSAGES: Record<string, (p: string) => string> = {
+  ENOENT: (p) => `${p} does not exist`,
+  EEXIST: (p) => `${p} already exists`,
+  EISDIR: (p) => `${p} is a directory`,
+  ENOTDIR: (p) => `${p} is not a directory`,
+  ENOTEMPTY: (p) => `${p} is a directory that is not empty`,
+  ELOOP: (p) => `${p}: more than ${MAX_LINKS} symbolic links while resolving the path (a link loop?)`,
+};
+
+/** Maps what the script or a busybox applet said to an errno-like code. */
+function toError(p: string, stderr: string): ConfinedError {
+  const m = /E:([A-Z]+)/.exec(stderr);
+  let code = m?.[1];
+  if (!code) {
+    if (/loop|Too many levels/i.test(stderr)) code = 'ELOOP';
+    else if (/No such file/i.test(stderr)) code = 'ENOENT';
+    else if (/Not a directory/i.test(stderr)) code = 'ENOTDIR';
+    else if (/Is a directory/i.test(stderr)) code = 'EISDIR';
+    else if (/exists/i.test(stderr)) code = 'EEXIST';
+    else if (/not empty/i.test(stderr)) code = 'ENOTEMPTY';
+    else if (/Permission denied|Operation not permitted|Read-only/i.test(stderr)) code = 'EACCES';
+    else code = 'EIO';
+  }
+  if (code === 'ENOTREG') {
+    const what = /E:ENOTREG (.*)/.exec(stderr)?.[1] ?? '';
+    const kind = /fifo/i.test(what) ? 'a FIFO' : /character/.test(what) ? 'a character device' : /block/.test(what) ? 'a block device' : /socket/.test(what) ? 'a socket' : 'a special file';
+    return new ConfinedError(code, p, `${p} is not a regular file (${kind}); only regular files can be read or written`);
+  }
+  const msg = MESSAGES[code]?.(p) ?? `${p}: ${stderr.trim().split('\n').pop() || code}`;
+  return new ConfinedError(code, p, msg);
+}
+
+function parseStat(line: string): Omit<EntryStat, 'isLink'> & { rawType: number } {
+  const [f, s, y, z, u, g] = line.trim().split(' ');
+  const mode = parseInt(f, 16);
+  const t = mode & 0o170000;
+  const kind: FileKind = t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
+  return { kind, rawType: t, size: Number(s), mtimeMs: Number(y) * 1000, ctimeMs: Number(z) * 1000, mode, uid: Number(u), gid: Number(g) };
+}
+
+const EMPTY: Omit<EntryStat, 'kind' | 'isLink'> = { size: 0, mtimeMs: 0, ctimeMs: 0, mode: 0, uid: 0, gid: 0 };
+
+interface Helper {
+  id: string;
+  ready: Promise<string>;
+  lastUsed: number;
+  /** Watchers polling through it keep it alive. */
+  holds: number;
+}
+
+export interface HelperPoolOptions {
+  image: () => string;
+  log?: (msg: string) => void;
+  /** A helper unused this long is removed. */
+  idleMs?: number;
+}
+
+/** One helper container per target, shared by every caller, removed when unused. */
+export class HelperPool {
+  private readonly helpers = new Map<string, Helper>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly engine: () => Engine, private readonly opts: HelperPoolOptions) {
+    this.timer = setInterval(() => void this.sweep(), Math.min(opts.idleMs ?? 60_000, 10_000));
+    this.timer.unref();
+  }
+
+  fsFor(targetId: string, name: string, onProgress?: (m: string) => void): HelperFs {
+    return new HelperFs(this, targetId, name, onProgress);
+  }
+
+  /** The helper container id for a target, started on first use. */
+  async helperFor(targetId: string, onProgress?: (m: string) => void): Promise<string> {
+    let h = this.helpers.get(targetId);
+    if (!h) {
+      const ready = this.start(targetId, onProgress);
+      h = { id: '', ready, lastUsed: Date.now(), holds: 0 };
+      this.helpers.set(targetId, h);
+      ready.then((id) => (h!.id = id), () => this.helpers.delete(targetId));
+    }
+    h.lastUsed = Date.now();
+    return h.ready;
+  }
+
+  private async start(targetId: string, onProgress?: (m: string) => void): Promise<string> {
+    const engine = this.engine();
+    // Reuse a helper this extension host started earlier for the same target.
+    const existing = await engine.call((d) => d.listContainers({
+      filters: { label: [`${LABELS.role}=files`, `${LABELS.target}=${targetId}`, `${LABELS.owner}=${processOwner}`], status: ['running'] },
+    }));
+    if (existing[0]) return existing[0].Id;
+    const image = this.opts.image();
+    this.opts.log?.(`Starting a files helper (${image}) for container ${targetId.slice(0, 12)}`);
+    const { id } = await launchSidecar(engine, {
+      target: targetId,
+      role: 'files',
+      image,
+      cmd: ['sleep', '2147483647'],
+      // Reading /proc/1/root of a target that runs as another user needs ptrace rights.
+      capAdd: ['SYS_PTRACE'],
+      share: { pid: true, net: false, ipc: false },
+    }, { onProgress, setting: 'sidecar.files.helperImage' });
+    return id;
+  }
+
+  /** Drops a helper that failed (gone with its target, removed by someone). */
+  forget(targetId: string): void {
+    this.helpers.delete(targetId);
+  }
+
+  hold(targetId: string): () => void {
+    const h = this.helpers.get(targetId);
+    if (h) h.holds++;
+    return () => {
+      if (h) {
+        h.holds--;
+        h.lastUsed = Date.now();
+      }
+    };
+  }
+
+  /** Container ids of the helpers running now (for tests and the log). */
+  active(): string[] {
+    return [...this.helpers.values()].map((h) => h.id).filter(Boolean);
+  }
+
+  async sweep(force = false): Promise<void> {
+    const idle = this.opts.idleMs ?? 60_000;
+    for (const [target, h] of [...this.helpers]) {
+      if (!force && (h.holds > 0 || Date.now() - h.lastUsed < idle)) continue;
+      this.helpers.delete(target);
+      const id = await h.ready.catch(() => '');
+      if (id) {
+        this.opts.log?.(`Removing the unused files helper ${id.slice(0, 12)}`);
+        await removeSidecar(this.engine(), id).catch((e) => this.opts.log?.(`Could not remove files helper ${id.slice(0, 12)}: ${String(e)}`));
+      }
+    }
+  }
+
+  async dispose(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweep(true);
+  }
+
+  /** Runs one operation in the target's helper. */
+  async run(targetId: string, argv: string[], stdin?: Uint8Array, onProgress?: (m: string) => void): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+    for (let attempt = 0; ; attempt++) {
+      const id = await this.helperFor(targetId, onProgress);
+      try {
+        return await execIn(this.engine().docker, id, ['sh', '-c', OUTER, OPS, ...argv], stdin);
+      } catch (e) {
+        // The helper went away (target restarted, someone removed it): start another once.
+        const status = (e as { statusCode?: number }).statusCode;
+        if (attempt === 0 && (status === 404 || status === 409)) {
+          this.forget(targetId);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+async function execIn(docker: Docker, id: string, cmd: string[], stdin?: Uint8Array): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: !!stdin });
+  const stream = await exec.start({ hijack: true, stdin: !!stdin });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const o = new PassThrough();
+  const e = new PassThrough();
+  o.on('data', (b: Buffer) => out.push(b));
+  e.on('data', (b: Buffer) => err.push(b));
+  docker.modem.demuxStream(stream, o, e);
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('end', () => resolve());
+    stream.on('close', () => resolve());
+    stream.on('error', reject);
+  });
+  if (stdin) {
+    // Half-close after the data: the engine then closes the process's stdin.
+    stream.end(Buffer.from(stdin));
+  }
+  await done;
+  const info = await exec.inspect();
+  return { code: info.ExitCode ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
+}
+
+/** ContainerFs through the helper container of one target. */
+export class HelperFs implements ContainerFs {
+  constructor(
+    readonly pool: HelperPool,
+    readonly targetId: string,
+    readonly name: string,
+    private readonly onProgress?: (m: string) => void,
+  ) {}
+
+  private async op(p: string, argv: string[], stdin?: Uint8Array): Promise<Buffer> {
+    for (const a of argv) {
+      // The script reads arguments from argv, but a NUL cannot be passed at all.
+      if (a.includes('\0')) throw new ConfinedError('EINVAL', p, `${p}: a path cannot contain a NUL character`);
+    }
+    const r = await this.pool.run(this.targetId, argv, stdin, this.onProgress);
+    if (r.code !== 0) throw toError(p, r.stderr);
+    return r.stdout;
+  }
+
+  async stat(p: string): Promise<EntryStat> {
+    const [l, t] = (await this.op(p, ['stat', p])).toString().split('\n');
+    const own = parseStat(l);
+    if (own.rawType !== 0o120000) return { ...own, isLink: false };
+    if (!t || t.trim() === 'missing') return { ...own, kind: 'missing', isLink: true };
+    return { ...parseStat(t), isLink: true };
+  }
+
+  async readdir(p: string): Promise<[string, EntryStat][]> {
+    const lines = (await this.op(p, ['readdir', p])).toString().split('\n');
+    const sets: Record<string, Set<string>> = { A: new Set(), L: new Set(), D: new Set(), F: new Set() };
+    let cur: Set<string> | undefined;
+    for (const line of lines) {
+      if (line.length === 1 && line in sets) cur = sets[line];
+      else if (line === 'Z') break;
+      else if (cur && line.startsWith('./')) cur.add(line.slice(2));
+    }
+    return [...sets.A].map((n) => {
+      const kind: FileKind = sets.D.has(n) ? 'dir' : sets.F.has(n) ? 'file' : sets.L.has(n) ? 'missing' : 'other';
+      // A link whose target is neither a file nor a directory may still be a FIFO or device.
+      return [n, { ...EMPTY, kind, isLink: sets.L.has(n) }];
+    });
+  }
+
+  async readFile(p: string): Promise<Uint8Array> {
+    return this.op(p, ['read', p]);
+  }
+
+  async writeFile(p: string, data: Uint8Array, opts: WriteOptions): Promise<void> {
+    if (p === '/') throw new ConfinedError('EISDIR', p, `${p} is a directory`);
+    await this.op(p, ['write', p, opts.create ? '1' : '0', opts.overwrite ? '1' : '0'], data);
+  }
+
+  async mkdir(p: string): Promise<void> {
+    await this.op(p, ['mkdir', p]);
+  }
+
+  async delete(p: string, opts: { recursive: boolean }): Promise<void> {
+    if (normalizeRoot(p)) throw new ConfinedError('EPERM', p, `${p} is the container's root directory and cannot be deleted`);
+    await this.op(p, ['delete', p, opts.recursive ? '1' : '0']);
+  }
+
+  async rename(from: string, to: string, opts: { overwrite: boolean }): Promise<void> {
+    if (normalizeRoot(from)) throw new ConfinedError('EPERM', from, `${from} is the container's root directory and cannot be moved`);
+    await this.op(from, ['rename', from, to, opts.overwrite ? '1' : '0']);
+  }
+
+  async copy(from: string, to: string, opts: { overwrite: boolean }): Promise<void> {
+    await this.op(from, ['copy', from, to, opts.overwrite ? '1' : '0']);
+  }
+
+  /** One change signature per path, for the polling watcher: one exec for all of them. */
+  async poll(paths: string[]): Promise<string[]> {
+    if (!paths.length) return [];
+    return (await this.op(paths[0], ['poll', ...paths])).toString().split('\n').slice(0, paths.length);
+  }
+}
+
+function normalizeRoot(p: string): boolean {
+  return p.split('/').every((c) => c === '' || c === '.' || c === '..');
+}
