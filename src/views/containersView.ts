@@ -276,10 +276,9 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
 
   private async roots(): Promise<Node[]> {
     if (!this.model.loaded) await this.model.refresh();
-    if (!this.model.status.ok) {
-      this.showStatus(this.model.status);
-      return [];
-    }
+    // The welcome views depend on this key, so set it on every load, not only on changes.
+    this.showStatus(this.model.status, false);
+    if (!this.model.status.ok) return [];
     const entries = this.sorted([...this.model.containers.values()]);
     if (!this.grouping()) return entries.map((e) => this.itemOf(e, undefined));
     const projects = [...new Set(entries.map((e) => e.model.composeProject).filter((p): p is string => !!p))].sort();
@@ -378,9 +377,10 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     }
   }
 
-  private showStatus(s: EngineStatus): void {
+  private showStatus(s: EngineStatus, changed = true): void {
     void vscode.commands.executeCommand('setContext', 'sidecar:engineState', s.ok ? 'ok' : 'down');
-    if (!s.ok) this.ctx.log.warn(`Cannot list containers: ${s.error}`);
+    // Logged once per change of status, not on every load: no log storms while the engine is down.
+    if (!s.ok && changed) this.ctx.log.warn(`Cannot list containers: ${s.error}`);
     if (this.view) this.view.message = s.ok ? undefined : `${s.error} Retrying automatically.`;
   }
 
