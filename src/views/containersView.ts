@@ -97,7 +97,12 @@ export class NamespaceItem extends vscode.TreeItem {
     const shared = sharing.host || sharing.with.length > 0;
     const whom = [...(sharing.host ? ['host'] : []), ...sharing.with.map(names)];
     const inode = sharing.inode !== undefined ? String(sharing.inode) : 'inode unknown';
-    this.description = `${inode} · ${shared ? `shared with ${whom.join(', ')}` : 'private'}`;
+    // Docker leaves most containers in the host's user, time (and on cgroup v1, cgroup) namespaces:
+    // naming them all would bury the sharing that matters, so the host's count only.
+    const text = sharing.host
+      ? `shared with host${sharing.with.length ? ` and ${sharing.with.length} container${sharing.with.length === 1 ? '' : 's'}` : ''}`
+      : shared ? `shared with ${whom.join(', ')}` : 'private';
+    this.description = `${inode} · ${text}`;
     this.contextValue = shared ? 'namespace.shared' : 'namespace';
     // Shared with other containers is what a person debugging looks for; the host's namespaces get their own icon.
     this.iconPath = new vscode.ThemeIcon(sharing.with.length ? 'link' : sharing.host ? 'home' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);

@@ -72,7 +72,7 @@ export class ExplorerModel extends EventEmitter {
 
   constructor(private engineRef: () => Engine, private readonly endpointLabel: () => string, private readonly opts: ModelOptions = {}) {
     super();
-    this.debounceMs = opts.debounceMs ?? 40;
+    this.debounceMs = opts.debounceMs ?? 25;
   }
 
   get engine(): Engine {

@@ -27,6 +27,14 @@ after(async () => {
 test('expand a container, then Namespaces: pid and net show as shared for the pair', { timeout: 180_000 }, async () => {
   const { page } = wb;
   await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+  // A wider side bar, so the screenshot shows the descriptions whole.
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  if (bar) {
+    await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(bar.x + bar.width + 420, bar.y + bar.height / 2, { steps: 5 });
+    await page.mouse.up();
+  }
   const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) });
   const tree = pane.getByRole('tree');
   await tree.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
