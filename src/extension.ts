@@ -6,11 +6,13 @@ import { registerNamespacesView } from './views/namespacesView';
 import { registerContainerCommands } from './commands/containers';
 import { deactivateSidecars, registerSidecars } from './sidecars';
 import { registerDebugger } from './debug/register';
+import { registerFiles } from './files/register';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
   namespaces: ReturnType<typeof registerNamespacesView>;
   context: SidecarContext;
+  files: ReturnType<typeof registerFiles>;
 }
 
 export function activate(extension: vscode.ExtensionContext): SidecarApi {
@@ -22,8 +24,9 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   registerContainerCommands(ctx, containers.explorer!);
   registerSidecars(ctx);
   registerDebugger(ctx);
+  const files = registerFiles(ctx);
   log.info('Container Sidecar activated');
-  return { containers, namespaces, context: ctx };
+  return { containers, namespaces, context: ctx, files };
 }
 
 export async function deactivate(): Promise<void> {

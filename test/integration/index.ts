@@ -5,7 +5,8 @@ import { containersViewTests } from './containersView.itest';
 import { explorerTests } from './explorer.itest';
 import { sidecarsTests } from './sidecars.itest';
 import { debugTests } from './debug.itest';
+import { filesTests } from './files.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests });
 }
