@@ -240,6 +240,56 @@ export const explorerTests: HostTest[] = [
     },
   },
   {
+    name: 'compose projects group their containers; the setting turns grouping off',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const project = uniqueName('itproj');
+      const c = await runContainer(docker, { name: uniqueName('it-composed'), labels: { 'com.docker.compose.project': project } });
+      made.push(c);
+      const group = (await eventually(async () => (await children(a)).find((r) => label(r) === project), 'the project group'))!;
+      assert.equal(group.container, undefined);
+      assert.equal(group.description, '1/1 running');
+      assert.deepEqual((await children(a, group)).map((i) => i.container?.id), [c.id]);
+      assert.ok(!(await children(a)).some((r) => r.container?.id === c.id), 'not also at the top level');
+      const cfg = vscode.workspace.getConfiguration('sidecar');
+      await cfg.update('containers.groupByComposeProject', false, vscode.ConfigurationTarget.Global);
+      try {
+        await eventually(async () => (await children(a)).some((r) => r.container?.id === c.id), 'the container at the top level');
+        assert.ok(!(await children(a)).some((r) => label(r) === project), 'no group');
+      } finally {
+        await cfg.update('containers.groupByComposeProject', undefined, vscode.ConfigurationTarget.Global);
+      }
+    },
+  },
+  {
+    name: 'status descriptions stay fresh: a tick fires only the items whose text changed',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const c = await runContainer(docker, { name: uniqueName('it-fresh') });
+      made.push(c);
+      const item = (await eventually(() => containerItem(a, c.id), 'the new container'))!;
+      const before = String(item.description);
+      await new Promise((r) => setTimeout(r, 2500));
+      const fired: (Item | undefined)[] = [];
+      const sub = a.containers.onDidChangeTreeData((e) => fired.push(e as Item | undefined));
+      a.containers.tick();
+      sub.dispose();
+      assert.notEqual(String(item.description), before);
+      assert.match(String(item.description), /^Up \d+ seconds · /);
+      assert.ok(fired.includes(item), 'the item itself is fired');
+      assert.ok(!fired.includes(undefined), 'never the whole tree');
+      assert.ok(fired.every((f) => f?.container), 'only container items');
+      // A second tick right away changes nothing, so fires nothing for this item.
+      const again: (Item | undefined)[] = [];
+      const sub2 = a.containers.onDidChangeTreeData((e) => again.push(e as Item | undefined));
+      a.containers.tick();
+      sub2.dispose();
+      assert.ok(!again.includes(item));
+    },
+  },
+  {
     name: 'open shell: a docker exec terminal over the Engine API runs commands and closes with the shell',
     async fn() {
       await setUp();
