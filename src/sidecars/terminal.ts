@@ -51,8 +51,6 @@ export class SidecarPty implements vscode.Pseudoterminal {
     for (const s of this.pending) this.writeEmitter.fire(s);
     this.pending = [];
     if (dims) void this.session.resize(dims.columns, dims.rows);
-    // An empty line makes a shell that already printed its prompt into the buffer show it again below the banner.
-    if (!this.session.end) this.session.write('\n');
   }
 
   handleInput(data: string): void {

@@ -27,7 +27,10 @@ before(async () => {
   const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
   Object.assign(settings, {
     // Local image tags: no registry is reachable here.
-    'sidecar.debugger.profiles': [{ name: 'Shell (local busybox)', image: IMAGES.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
+    'sidecar.debugger.profiles': [
+      { name: 'Shell (local busybox)', image: IMAGES.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] },
+      { name: 'Quiet shell', image: IMAGES.busybox, command: ['sh'], capabilities: [] },
+    ],
     // The DOM renderer keeps the terminal's text in the page, where the test can read it.
     'terminal.integrated.gpuAcceleration': 'off',
   });
@@ -51,6 +54,7 @@ test('Attach Debugger Container from the tree, ps in the terminal, close it, and
   await item.waitFor({ timeout: 60_000 });
   await item.hover();
   await item.getByRole('button', { name: 'Attach Debugger Container' }).click();
+  await pickQuick(page, 'Shell (local busybox)');
 
   const terminal = page.locator('.terminal-wrapper.active .xterm-rows, .xterm-rows').last();
   await terminal.waitFor({ timeout: 60_000 });
@@ -75,3 +79,29 @@ test('Attach Debugger Container from the tree, ps in the terminal, close it, and
   await eventually(async () => (await sidecarsOf(web.id)).length === 0, 'the sidecar to be removed after the terminal closed', 30_000);
   assert.equal((await web.inspect()).State.Running, true, 'the web server keeps running, untouched');
 });
+
+test('from the palette: pick the container, then the profile; the status bar counts it and detaches it', { timeout: 180_000 }, async () => {
+  const { page } = wb;
+  await page.keyboard.press('F1');
+  await page.keyboard.type('Container Sidecar: Attach Debugger Container');
+  await pickQuick(page, 'Container Sidecar: Attach Debugger Container');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Attach a debugger container to which container?' }).waitFor({ timeout: 30_000 });
+  await pickQuick(page, name, name);
+  await pickQuick(page, 'Quiet shell');
+  await eventually(async () => (await sidecarsOf(web.id)).length === 1, 'the sidecar from the palette', 60_000);
+  const status = page.locator('.statusbar-item', { hasText: '1 sidecar' });
+  await status.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: screenshotPath('sidecar-status-bar') });
+  await status.click();
+  await pickQuick(page, 'Detach from');
+  await eventually(async () => (await sidecarsOf(web.id)).length === 0, 'Detach from the status bar menu to remove the sidecar', 30_000);
+  await status.waitFor({ state: 'hidden', timeout: 30_000 });
+});
+
+/** Waits for a quick pick row with `text` (after typing `filter` if given) and accepts it. */
+async function pickQuick(page: Workbench['page'], text: string, filter?: string): Promise<void> {
+  if (filter) await page.keyboard.type(filter);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+}
