@@ -43,6 +43,8 @@ export class SidecarDebugSession extends DebugSession {
   /** gdb breakpoint numbers per source (remote path) and for functions. */
   private readonly lineBreakpoints = new Map<string, number[]>();
   private functionBreakpoints: number[] = [];
+  /** Whether a build path exists in the target container, per path. */
+  private readonly containerFiles = new Map<string, Promise<boolean>>();
   private configured = false;
   private ended = false;
 
@@ -203,7 +205,7 @@ export class SidecarDebugSession extends DebugSession {
             const out = new Breakpoint(!bp.pending, bp.line ?? b.line) as DebugProtocol.Breakpoint;
             out.id = bp.number;
             if (bp.pending) out.message = `${path.basename(remote)} is not in the attached program's debug information (yet).`;
-            else if (bp.fullname) out.source = this.source(bp.fullname);
+            else if (bp.fullname) out.source = await this.source(bp.fullname);
             response.body.breakpoints.push(out);
           } catch (err) {
             response.body.breakpoints.push({ verified: false, line: b.line, message: explain(err) });
@@ -228,7 +230,7 @@ export class SidecarDebugSession extends DebugSession {
             this.functionBreakpoints.push(bp.number);
             const out = new Breakpoint(!bp.pending, bp.line) as DebugProtocol.Breakpoint;
             out.id = bp.number;
-            if (bp.fullname) out.source = this.source(bp.fullname);
+            if (bp.fullname) out.source = await this.source(bp.fullname);
             response.body.breakpoints.push(out);
           } catch (err) {
             response.body.breakpoints.push({ verified: false, message: explain(err) });
@@ -249,9 +251,24 @@ export class SidecarDebugSession extends DebugSession {
     });
   }
 
-  /** A workspace file when sourceFileMap maps it, else the container's copy through the container: scheme. */
-  private source(fullname: string): DebugProtocol.Source {
-    return new Source(path.posix.basename(fullname), this.sources!.toClient(fullname));
+  /**
+   * A workspace file when sourceFileMap maps it, else the container's copy
+   * through the container: scheme when the file exists there (asked once per
+   * path through the engine's archive API, which needs no shell in the target).
+   */
+  private async source(fullname: string): Promise<DebugProtocol.Source | undefined> {
+    const client = this.sources!.toClient(fullname);
+    if (!client.startsWith('container:')) return new Source(path.posix.basename(fullname), client);
+    let known = this.containerFiles.get(fullname);
+    if (known === undefined) {
+      const id = this.sidecar?.target.id ?? '';
+      known = this.opts.engine.docker.getContainer(id).infoArchive({ path: fullname }).then(() => true, () => false);
+      this.containerFiles.set(fullname, known);
+    }
+    if (!(await known)) return undefined;
+    const s = new Source(path.posix.basename(fullname), client) as DebugProtocol.Source;
+    s.origin = 'read-only, from the container';
+    return s;
   }
 
   protected stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
@@ -263,14 +280,15 @@ export class SidecarDebugSession extends DebugSession {
       const total = await gdb.depth(args.threadId);
       response.body = {
         totalFrames: total,
-        stackFrames: frames.map((f) => {
+        stackFrames: await Promise.all(frames.map(async (f) => {
           const id = this.frameHandles.create({ threadId: args.threadId, level: f.level });
           const name = f.func ?? f.addr;
-          const sf = new StackFrame(id, name, f.fullname ? (this.source(f.fullname) as Source) : undefined, f.line ?? 0, 1) as DebugProtocol.StackFrame;
-          if (!f.fullname) sf.presentationHint = 'subtle';
+          const src = f.fullname ? await this.source(f.fullname) : undefined;
+          const sf = new StackFrame(id, name, src as Source | undefined, src ? f.line ?? 0 : 0, 1) as DebugProtocol.StackFrame;
+          if (!src) sf.presentationHint = 'subtle';
           sf.instructionPointerReference = f.addr;
           return sf;
-        }),
+        })),
       };
     });
   }

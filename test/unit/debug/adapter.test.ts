@@ -253,3 +253,33 @@ describe('debug adapter over DAP: bad input gets a clear message', () => {
     });
   });
 });
+
+describe('debug adapter over DAP: sources without a sourceFileMap', () => {
+  let target = '';
+  const dc = new TracedClient();
+  before(async () => {
+    target = (await runContainer(docker, { name: uniqueName('dap-unmapped'), image: IMAGES.target, cmd: [] })).id;
+  });
+  after(async () => {
+    await dc.stop().catch(() => undefined);
+    await removeQuietly(docker, [target, ...(await gdbSidecars(target))]);
+  });
+
+  it('shows the container copy (container: scheme) for a build path that exists there, and no source for libc', () => dc.traced(async () => {
+    const onEntry = stopped(dc, 'entry');
+    await startSession(dc, { container: target, processId: 1, image: IMAGES.gdb, stopOnAttach: true });
+    const entry = await onEntry;
+    let frames = (await dc.stackTraceRequest({ threadId: entry.body.threadId! })).body.stackFrames;
+    // Attached inside nanosleep: the static libc has no debug information.
+    assert.equal(frames[0].source, undefined);
+    assert.equal(frames[0].presentationHint, 'subtle');
+    const fb = await dc.send('setFunctionBreakpoints', { breakpoints: [{ name: 'tick' }] }) as DebugProtocol.SetFunctionBreakpointsResponse;
+    assert.equal(fb.body.breakpoints[0].source?.path, `container://${target}/src/target.c`);
+    const s = stopped(dc, 'breakpoint');
+    await dc.continueRequest({ threadId: entry.body.threadId! });
+    await s;
+    frames = (await dc.stackTraceRequest({ threadId: entry.body.threadId! })).body.stackFrames;
+    assert.equal(frames[0].source?.path, `container://${target}/src/target.c`);
+    assert.equal(frames[0].line, 29);
+  }));
+});
