@@ -24,7 +24,7 @@ async function attachReady(engine: Engine, target: string): Promise<SidecarTermi
   await new Promise<void>((resolve, reject) => {
     const check = () => {
       // busybox ash follows its prompt with a cursor-position query (ESC [6n).
-      if (/# (\x1b\[6n)?$/.test(s.transcript)) {
+      if (s.transcript.endsWith('# ') || s.transcript.endsWith('# \u001b[6n')) {
         sub.dispose();
         endSub.dispose();
         resolve();
