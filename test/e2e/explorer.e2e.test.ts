@@ -46,7 +46,17 @@ test('expand a container, then Namespaces: pid and net show as shared for the pa
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: names.web }).first().click();
   const webRow = tree.getByRole('treeitem', { name: new RegExp(names.web) }).first();
   await webRow.waitFor({ timeout: 30_000 });
-  assert.equal(await webRow.getAttribute('aria-expanded'), 'true', 'reveal expands the container');
+  await tree.locator(`.monaco-list-row[aria-expanded="true"]`, { hasText: names.web }).first().waitFor({ timeout: 15_000 });
+  // The context menu of a running container offers what fits its state.
+  await webRow.click({ button: 'right' });
+  const menu = page.locator('.monaco-menu');
+  await menu.getByRole('menuitem', { name: /Stop Container/ }).waitFor({ timeout: 15_000 });
+  const entries = (await menu.getByRole('menuitem').allInnerTexts()).map((t) => t.trim());
+  for (const want of ['Open Shell in Container', 'View Container Logs', 'Inspect Container', 'Stop Container', 'Pause Container', 'Copy Host PID', 'Remove Container...']) {
+    assert.ok(entries.some((e) => e.startsWith(want)), `${want} in ${entries.join(' | ')}`);
+  }
+  for (const not of ['Start Container', 'Unpause Container']) assert.ok(!entries.some((e) => e.startsWith(not)), `${not} is not offered for a running container`);
+  await page.keyboard.press('Escape');
   const nsRow = tree.getByRole('treeitem', { name: /^Namespaces/ }).first();
   await nsRow.click();
   const rowText = async (label: string) => {
