@@ -44,11 +44,14 @@ stat)
   ;;
 readdir)
   cd -- "$1" 2>/dev/null || { [ -e "$1" ] && fail ENOTDIR; [ -L "$1" ] && fail ELOOP; fail ENOENT; }
-  echo A; b find . -mindepth 1 -maxdepth 1
-  echo L; b find . -mindepth 1 -maxdepth 1 -type l
-  echo D; b find -L . -mindepth 1 -maxdepth 1 -type d 2>/dev/null
-  echo F; b find -L . -mindepth 1 -maxdepth 1 -type f 2>/dev/null
-  echo Z
+  # One pass: find batches the names into as few stat runs as ARG_MAX allows.
+  b find . -mindepth 1 -maxdepth 1 -exec "$BB" stat -c '%f/%n' {} +
+  ;;
+targets)
+  # The types that links point to, for the links a listing found.
+  cd -- "$1" 2>/dev/null || fail ENOENT
+  shift
+  for n in "$@"; do b stat -L -c '%f' -- "$n" 2>/dev/null || echo 0; done
   ;;
 read)
   [ -d "$1" ] && fail EISDIR
@@ -141,6 +144,11 @@ function parseStat(line: string): Omit<EntryStat, 'isLink'> & { rawType: number 
   const t = mode & 0o170000;
   const kind: FileKind = t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
   return { kind, rawType: t, size: Number(s), mtimeMs: Number(y) * 1000, ctimeMs: Number(z) * 1000, mode, uid: Number(u), gid: Number(g) };
+}
+
+function kindOf(mode: number): FileKind | 'link' {
+  const t = mode & 0o170000;
+  return t === 0o120000 ? 'link' : t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
 }
 
 const EMPTY: Omit<EntryStat, 'kind' | 'isLink'> = { size: 0, mtimeMs: 0, ctimeMs: 0, mode: 0, uid: 0, gid: 0 };
@@ -318,19 +326,24 @@ export class HelperFs implements ContainerFs {
   }
 
   async readdir(p: string): Promise<[string, EntryStat][]> {
-    const lines = (await this.op(p, ['readdir', p])).toString().split('\n');
-    const sets: Record<string, Set<string>> = { A: new Set(), L: new Set(), D: new Set(), F: new Set() };
-    let cur: Set<string> | undefined;
-    for (const line of lines) {
-      if (line.length === 1 && line in sets) cur = sets[line];
-      else if (line === 'Z') break;
-      else if (cur && line.startsWith('./')) cur.add(line.slice(2));
+    const out: [string, EntryStat][] = [];
+    const links: number[] = [];
+    for (const line of (await this.op(p, ['readdir', p])).toString().split('\n')) {
+      const slash = line.indexOf('/');
+      if (slash < 0 || !line.startsWith('./', slash + 1)) continue;
+      const t = kindOf(parseInt(line.slice(0, slash), 16));
+      if (t === 'link') links.push(out.length);
+      out.push([line.slice(slash + 3), { ...EMPTY, kind: t === 'link' ? 'missing' : t, isLink: t === 'link' }]);
     }
-    return [...sets.A].map((n) => {
-      const kind: FileKind = sets.D.has(n) ? 'dir' : sets.F.has(n) ? 'file' : sets.L.has(n) ? 'missing' : 'other';
-      // A link whose target is neither a file nor a directory may still be a FIFO or device.
-      return [n, { ...EMPTY, kind, isLink: sets.L.has(n) }];
-    });
+    if (links.length) {
+      // A second exec only when there are links, to learn what they point to (confined by the chroot).
+      const types = (await this.op(p, ['targets', p, ...links.map((i) => `./${out[i][0]}`)])).toString().split('\n');
+      links.forEach((i, k) => {
+        const t = kindOf(parseInt(types[k] ?? '0', 16));
+        out[i][1] = { ...EMPTY, kind: t === 'link' || types[k] === '0' ? 'missing' : t, isLink: true };
+      });
+    }
+    return out;
   }
 
   async readFile(p: string): Promise<Uint8Array> {

@@ -634,20 +634,24 @@ function readChunk(fd: number, buf: Buffer, off: number): Promise<number> {
 
 async function readAll(fd: number): Promise<Uint8Array> {
   const size = fs.fstatSync(fd).size;
-  // procfs/sysfs files report size 0 but have content: read them in steps.
-  let buf = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+  // One read of the known size; procfs/sysfs files report size 0 but have
+  // content, and files can grow while we read: then continue in chunks.
+  const chunks: Buffer[] = [];
+  let buf = Buffer.allocUnsafe(size || 64 * 1024);
   let off = 0;
   for (;;) {
-    if (off === buf.length) {
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, off);
-      buf = bigger;
-    }
     const n = await readChunk(fd, buf, off);
     if (n === 0) break;
     off += n;
+    if (off === buf.length) {
+      chunks.push(buf);
+      buf = Buffer.allocUnsafe(64 * 1024);
+      off = 0;
+    }
   }
-  return buf.subarray(0, off);
+  if (!chunks.length) return buf.subarray(0, off);
+  chunks.push(buf.subarray(0, off));
+  return chunks.length === 2 && off === 0 ? chunks[0] : Buffer.concat(chunks);
 }
 
 function writeAll(fd: number, data: Uint8Array): Promise<void> {

@@ -1,0 +1,62 @@
+// files.*: the container file backends against the tools people use today,
+// in the same run on the same container.
+//   readdir of a 10,000-entry directory: vs `ls -f` (the physical limit) and
+//   vs Container Tools' route (docker exec ... sh -c "stat ... dir/*");
+//   readFile of 100 MB vs `cat file > /dev/null`;
+//   the helper backend's readdir vs the exec route.
+import { Engine } from '../../src/engine/engine';
+import { resolveEndpoint } from '../../src/engine/connection';
+import { ContainerAccess } from '../../src/procfs/containerFiles';
+import { HelperPool } from '../../src/procfs/helperfs';
+import { execIn, IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { exec, type Report, sideBySide } from './util';
+
+export const ids = ['files.readdir.10k.vs-ls', 'files.readdir.10k.vs-exec', 'files.readfile.100mb', 'files.helper.readdir.10k.vs-exec'];
+
+const SETUP = 'mkdir /d10k /big && cd /d10k && i=0 && while [ $i -lt 10000 ]; do : > f$i; i=$((i+1)); done && dd if=/dev/urandom of=/big/file bs=1M count=100 2>/dev/null && touch /ready && exec sleep 3600';
+// What Container Tools runs to list a folder (the stat format is theirs).
+const EXEC_ROUTE = "stat -c '%f %h %g %u %s %X %Y %Z %n' /d10k/*";
+
+export async function run(report: Report): Promise<void> {
+  const docker = testDocker();
+  const engine = new Engine(resolveEndpoint(undefined));
+  const c = await runContainer(docker, { name: uniqueName('bench-files'), cmd: ['sh', '-c', SETUP] });
+  const direct = new ContainerAccess(() => engine, { backend: () => 'direct', helperImage: () => IMAGES.busybox });
+  const pool = new HelperPool(() => engine, { image: () => IMAGES.busybox });
+  try {
+    for (let i = 0; i < 300; i++) {
+      if ((await execIn(docker, c.id, ['test', '-e', '/ready'])).exitCode === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const pid = (await c.inspect()).State.Pid;
+    const ours = async () => {
+      const n = (await (await direct.get(c.id)).fs.readdir('/d10k')).length;
+      if (n !== 10000) throw new Error(`expected 10000 entries, got ${n}`);
+    };
+    const ls = await sideBySide(15, ours, () => exec('ls', ['-f', `/proc/${pid}/root/d10k`]));
+    report({ id: 'files.readdir.10k.vs-ls', value: ls.ours, unit: 'ms', baseline: 'ls -f through /proc/<pid>/root', baselineValue: ls.theirs, target: '<= 2.0x' });
+
+    const viaExec = () => exec('docker', ['exec', c.id, 'sh', '-c', EXEC_ROUTE]);
+    const ex = await sideBySide(7, ours, viaExec);
+    report({ id: 'files.readdir.10k.vs-exec', value: ex.ours, unit: 'ms', baseline: 'docker exec sh -c "stat ... dir/*" (Container Tools)', baselineValue: ex.theirs, target: '<= 0.2x' });
+
+    const MB = 100;
+    const rf = await sideBySide(5, async () => {
+      const b = await (await direct.get(c.id)).fs.readFile('/big/file');
+      if (b.length !== MB * 1024 * 1024) throw new Error(`read ${b.length} bytes`);
+    }, () => exec('sh', ['-c', 'cat "$1" > /dev/null', 'sh', `/proc/${pid}/root/big/file`]));
+    // Throughputs, so the ratio reads as "ours / cat" (higher is better).
+    report({ id: 'files.readfile.100mb', value: MB / (rf.ours / 1000), unit: 'MB/s', baseline: 'cat file > /dev/null', baselineValue: MB / (rf.theirs / 1000), target: '>= 0.7x' });
+
+    const hfs = pool.fsFor(c.id, 'bench');
+    const hl = await sideBySide(7, async () => {
+      const n = (await hfs.readdir('/d10k')).length;
+      if (n !== 10000) throw new Error(`helper: expected 10000 entries, got ${n}`);
+    }, viaExec);
+    report({ id: 'files.helper.readdir.10k.vs-exec', value: hl.ours, unit: 'ms', baseline: 'docker exec sh -c "stat ... dir/*" (Container Tools)', baselineValue: hl.theirs, target: '<= 1.0x' });
+  } finally {
+    await pool.dispose();
+    await direct.dispose();
+    await removeQuietly(docker, [c]);
+  }
+}
