@@ -18,6 +18,8 @@ export interface ForwardRequest {
   remoteHost?: string;
   /** Host loopback port; 0 picks a free one. Default: the remote port if free, else any free port. */
   localPort?: number;
+  /** Tunnel image for this forward; defaults to the service's. */
+  image?: string;
   onProgress?: (msg: string) => void;
   signal?: AbortSignal;
 }
@@ -89,7 +91,7 @@ export class PortForwardService {
     const { id: tunnelId, target } = await launchSidecar(this.engine, {
       target: req.target,
       role: 'tunnel',
-      image: this.opts.image,
+      image: req.image ?? this.opts.image,
       // Idles so each connection can exec `nc` in it; no shell, no user strings in a command line.
       cmd: ['sleep', '2147483647'],
       share: { pid: false, net: true, ipc: false },

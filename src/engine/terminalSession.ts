@@ -150,7 +150,8 @@ export class SidecarTerminalSession {
         throw err;
       });
       if (!t) return { kind: 'target-stopped', state: 'missing' };
-      if (!t.State.Running) return { kind: 'target-stopped', state: t.State.Status };
+      // "removing" is a removal caught half-way: for the user the target is gone.
+      if (!t.State.Running) return { kind: 'target-stopped', state: t.State.Status === 'removing' ? 'missing' : t.State.Status };
       const code = await Promise.race([this.exitCode, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
       return { kind: 'exited', code };
     } catch (err) {

@@ -56,13 +56,17 @@ export class SidecarManager implements vscode.Disposable {
       void this.forwardService?.dispose();
       this.forwardEngine = engine;
       this.forwardService = new PortForwardService(engine, {
-        image: vscode.workspace.getConfiguration().get<string>(TUNNEL_IMAGE_SETTING) || 'busybox:latest',
+        image: this.tunnelImage(),
         setting: TUNNEL_IMAGE_SETTING,
         log: (level, msg) => this.ctx.log[level](msg),
       });
       this.forwardService.onDidChange(() => this.changed());
     }
     return this.forwardService;
+  }
+
+  private tunnelImage(): string {
+    return vscode.workspace.getConfiguration().get<string>(TUNNEL_IMAGE_SETTING)?.trim() || 'busybox:latest';
   }
 
   private async resetForwards(): Promise<void> {
@@ -210,6 +214,7 @@ export class SidecarManager implements vscode.Disposable {
       try {
         return await this.forwards.forward({
           target: target.id, remotePort, localPort: localPort === undefined ? undefined : localPort === 0 ? 0 : parsePort(localPort, 'The local port'),
+          image: this.tunnelImage(),
           onProgress: (message) => progress.report({ message }), signal: abort.signal,
         });
       } finally {
