@@ -22,8 +22,8 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const containers = registerContainersView(ctx);
   const namespaces = registerNamespacesView(ctx, containers.explorer!.model);
   registerContainerCommands(ctx, containers.explorer!);
-  registerSidecars(ctx);
-  registerDebugger(ctx);
+  const sidecarManager = registerSidecars(ctx);
+  registerDebugger(ctx, sidecarManager);
   const files = registerFiles(ctx);
   log.info('Container Sidecar activated');
   return { containers, namespaces, context: ctx, files };

@@ -15,6 +15,7 @@ export const IMAGES = {
   busybox: 'container-sidecar-test/busybox:1',
   target: 'container-sidecar-test/target:1',
   gdb: 'container-sidecar-test/gdb:1',
+  node: 'container-sidecar-test/node:1',
 };
 
 const RECIPE_LABEL = 'io.container-sidecar.recipe';
@@ -89,8 +90,22 @@ async function gdb(tag) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** Debian's nodejs with test/fixtures/node-target/app.js as /app/app.js; no inspector is opened at start. */
+async function node(tag) {
+  const app = path.join(fixtures, 'node-target/app.js');
+  const recipe = hash('node', 'bookworm', 'nodejs', fs.readFileSync(app, 'utf8'));
+  if (recipeOf(tag) === recipe) return;
+  await aptEnsure(['mmdebstrap']);
+  log(`building ${tag} with mmdebstrap (about a minute)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeimg-'));
+  const tar = path.join(dir, 'rootfs.tar');
+  await runLoud('mmdebstrap', ['--quiet', '--variant=apt', '--include=nodejs', '--customize-hook=mkdir -p "$1/app"', `--customize-hook=copy-in ${app} /app`, 'bookworm', tar]);
+  run('docker', ['import', '-c', 'CMD ["/usr/bin/node", "/app/app.js"]', '-c', `LABEL ${RECIPE_LABEL}=${recipe}`, tar, tag]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export async function ensureImages(which = Object.keys(IMAGES)) {
-  const builders = { busybox, target, gdb };
+  const builders = { busybox, target, gdb, node };
   for (const name of which) await builders[name](IMAGES[name]);
   return IMAGES;
 }

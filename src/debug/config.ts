@@ -12,8 +12,12 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
   processId?: number | string;
   /** A regular expression matched against the command lines of the container's processes. */
   processName?: string;
-  /** The debugger to run in the sidecar; only gdb for now. */
-  debugger?: 'gdb';
+  /**
+   * gdb (in a sidecar, over GDB/MI) or node: SIGUSR1 opens the inspector of a
+   * running node process, the port is forwarded, and VS Code's built-in node
+   * debugger attaches.
+   */
+  debugger?: 'gdb' | 'node';
   /** The image that holds gdb; defaults to the setting sidecar.debugger.gdbImage. */
   image?: string;
   /** Build paths (prefixes) to workspace paths, e.g. {"/src": "${workspaceFolder}"}. */
@@ -22,7 +26,11 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
   stopOnAttach?: boolean;
   /** Log every MI command and answer to the debug console. */
   trace?: boolean;
+  /** node: the workspace folder that holds the scripts. */
+  localRoot?: string;
+  /** node: the folder inside the container that localRoot stands for. */
+  remoteRoot?: string;
 }
 
 /** The attributes, in the order package.json lists them. */
-export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace'];
+export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace', 'localRoot', 'remoteRoot'];

@@ -3,6 +3,8 @@
 // picks), and the "Attach Debugger to Process…" / "Debug this process" commands.
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
+import type { SidecarManager } from '../sidecars';
+import { INSPECTOR_PORT, isNodeCommand, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
@@ -21,7 +23,12 @@ export function gdbImage(): string {
   return vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING) || DEFAULT_GDB_IMAGE;
 }
 
-export function registerDebugger(ctx: SidecarContext): void {
+/** The image that sends SIGUSR1 for node targets: the tunnel's busybox has `kill`. */
+const SIGNAL_IMAGE_SETTING = 'sidecar.ports.tunnelImage';
+/** VS Code's built-in JavaScript debugger, which owns debug type `node`. */
+const JS_DEBUG = 'ms-vscode.js-debug';
+
+export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager): void {
   const subs = ctx.extension.subscriptions;
 
   subs.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
@@ -57,7 +64,7 @@ export function registerDebugger(ctx: SidecarContext): void {
     },
   }));
 
-  const provider = new SidecarConfigurationProvider(ctx);
+  const provider = new SidecarConfigurationProvider(ctx, sidecars);
   subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial));
   subs.push(vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => provider.dynamicConfigurations() }, vscode.DebugConfigurationProviderTriggerKind.Dynamic));
 
@@ -87,6 +94,12 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
     processId: proc.nsPid,
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
+  if (isNodeCommand(proc.command)) {
+    // The script's folder in the container stands for the workspace folder.
+    config.debugger = 'node';
+    config.localRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    config.remoteRoot = scriptFolder(proc.command);
+  }
   return config;
 }
 
@@ -121,7 +134,7 @@ async function pickProcess(id: string, name: string, pid: number): Promise<Proce
 }
 
 export class SidecarConfigurationProvider implements vscode.DebugConfigurationProvider {
-  constructor(private readonly ctx: SidecarContext) {}
+  constructor(private readonly ctx: SidecarContext, private readonly sidecars?: SidecarManager) {}
 
   provideDebugConfigurations(): vscode.DebugConfiguration[] {
     return [{ type: DEBUG_TYPE, request: 'attach', name: 'Attach to a process in a container', container: 'web', processName: '^/app/', sourceFileMap: { '/src': '${workspaceFolder}' } }];
@@ -165,7 +178,54 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       if (!p) return undefined;
       config.processId = p.nsPid;
     }
+    if (config.debugger === 'node') return this.resolveNode(config);
     config.image ||= gdbImage();
     return config;
+  }
+
+  /**
+   * debugger "node": open the inspector, forward it, and hand over to VS
+   * Code's node debugger. This runs in the first resolution step on purpose:
+   * a type changed there goes through the new type's resolvers (js-debug's),
+   * and ${workspaceFolder} in localRoot is substituted afterwards.
+   */
+  private async resolveNode(config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+    if (!this.sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
+    const forwards = this.sidecars.forwards;
+    const target = await this.ctx.engine.inspect(String(config.container));
+    if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
+    const pid = Number(config.processId ?? 1);
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching the Node.js debugger to PID ${pid} in ${target.name}` }, async (progress) => {
+      progress.report({ message: 'sending SIGUSR1' });
+      const image = vscode.workspace.getConfiguration().get<string>(SIGNAL_IMAGE_SETTING) || 'busybox:latest';
+      await sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: (m) => progress.report({ message: m }) });
+      progress.report({ message: `forwarding port ${INSPECTOR_PORT}` });
+      const fwd = await forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: (m) => progress.report({ message: m }) });
+      try {
+        await waitForInspector(fwd.localPort);
+      } catch (err) {
+        await forwards.stop(fwd.id);
+        throw err;
+      }
+      this.ctx.log.info(`Node.js inspector of PID ${pid} in ${target.name} forwarded to 127.0.0.1:${fwd.localPort}`);
+      if (!vscode.extensions.getExtension(JS_DEBUG)) this.ctx.log.warn(`${JS_DEBUG} is not installed; the node attach needs VS Code's built-in JavaScript debugger.`);
+      // The forward lives as long as the node session.
+      const sub = vscode.debug.onDidTerminateDebugSession((s) => {
+        if (s.configuration.sidecarForward !== fwd.id) return;
+        sub.dispose();
+        void forwards.stop(fwd.id);
+      });
+      return {
+        type: 'node',
+        request: 'attach',
+        name: config.name,
+        address: '127.0.0.1',
+        port: fwd.localPort,
+        localRoot: config.localRoot,
+        remoteRoot: config.remoteRoot,
+        sidecarForward: fwd.id,
+        sidecarContainer: target.name,
+      };
+    });
   }
 }

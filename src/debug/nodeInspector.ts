@@ -1,0 +1,101 @@
+// Node.js targets, with no change to the image: SIGUSR1 makes a running node
+// process open its inspector on 127.0.0.1:9229 inside its own network
+// namespace. The signal comes from a short-lived sidecar in the target's pid
+// namespace (so any PID works, not only PID 1). No vscode import.
+import http from 'node:http';
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Engine } from '../engine/engine';
+import { launchSidecar } from '../engine/sidecars';
+
+export const INSPECTOR_PORT = 9229;
+
+/** Whether a process's command line runs node (the executable, not an argument). */
+export function isNodeCommand(command: string): boolean {
+  const exe = command.trim().split(/\s+/)[0] ?? '';
+  return /(^|\/)(node|nodejs)(\d+)?$/.test(exe);
+}
+
+/** The folder of the script a `node [flags] <script>` command runs, for remoteRoot. */
+export function scriptFolder(command: string): string | undefined {
+  const script = command.trim().split(/\s+/).slice(1).find((a) => !a.startsWith('-'));
+  if (!script || !script.startsWith('/')) return undefined;
+  return script.replace(/\/[^/]*$/, '') || '/';
+}
+
+export class SignalError extends Error {}
+
+/** Sends SIGUSR1 to `pid` (PID inside the target) from a sidecar that shares the target's pid namespace. */
+export async function sendInspectSignal(engine: Engine, o: { target: string; pid: number; image: string; setting?: string; onProgress?: (m: string) => void }): Promise<void> {
+  if (!Number.isInteger(o.pid) || o.pid <= 0) throw new SignalError(`"${o.pid}" is not a PID.`);
+  let exited: Promise<{ StatusCode?: number }> | undefined;
+  let logs: Promise<string> | undefined;
+  await launchSidecar(engine, {
+    target: o.target,
+    role: 'debugger',
+    image: o.image,
+    // argv, no shell: the PID is a number we checked.
+    entrypoint: ['kill'],
+    cmd: ['-USR1', String(o.pid)],
+    share: { pid: true, net: false, ipc: false },
+  }, {
+    setting: o.setting,
+    onProgress: o.onProgress,
+    beforeStart: async (c: Docker.Container) => {
+      // Wait on the container before it starts: with AutoRemove it is gone soon after it exits.
+      exited = c.wait({ condition: 'removed' }) as Promise<{ StatusCode?: number }>;
+      logs = c.attach({ stream: true, stdout: true, stderr: true }).then((s) => collect(engine, s as NodeJS.ReadableStream));
+    },
+  });
+  const r = await exited!;
+  if (r.StatusCode !== 0) {
+    const text = (await logs!.catch(() => '')).trim();
+    throw new SignalError(`Sending SIGUSR1 to PID ${o.pid} failed${text ? `: ${text}` : ''}. Is the process still running?`);
+  }
+}
+
+/** kill's output (stdout and stderr, demultiplexed) for the error message. */
+function collect(engine: Engine, s: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (b: Buffer) => parts.push(b));
+    engine.docker.modem.demuxStream(s, sink, sink);
+    const done = () => resolve(Buffer.concat(parts).toString('utf8'));
+    s.on('end', done);
+    s.on('error', done);
+  });
+}
+
+/** Polls the inspector's /json/version through the forwarded port until it answers. */
+export async function waitForInspector(port: number, timeoutMs = 15_000): Promise<{ Browser?: string; 'Protocol-Version'?: string }> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    try {
+      return await getJson(port);
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new SignalError(`Node's inspector did not answer on port ${INSPECTOR_PORT} within ${timeoutMs / 1000} s (${last}). The process may not be node, may run with --disable-sigusr1, or its inspector may listen on another port.`);
+}
+
+function getJson(port: number): Promise<{ Browser?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/json/version', timeout: 2000 }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(parts).toString('utf8')));
+        } catch {
+          reject(new Error('not an inspector answer'));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
