@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ATTACH_ATTRIBUTES, DEBUG_TYPE } from '../../../src/debug/config';
 import { createSourceMap } from '../../../src/debug/sourceMap';
 import { parseHitCondition } from '../../../src/debug/session';
+import { isNodeCommand, scriptFolder } from '../../../src/debug/nodeInspector';
 import { projectRoot } from '../../helpers/paths';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8'));
@@ -72,5 +73,22 @@ describe('debug type sidecar: hit conditions', () => {
     assert.equal(parseHitCondition('> 3'), 3);
     assert.equal(parseHitCondition(''), undefined);
     assert.equal(parseHitCondition('% 2'), 'invalid');
+  });
+});
+
+describe('debug type sidecar: node processes', () => {
+  it('recognises node by its executable, not its arguments', () => {
+    assert.equal(isNodeCommand('/usr/bin/node /app/app.js'), true);
+    assert.equal(isNodeCommand('node --enable-source-maps server.js'), true);
+    assert.equal(isNodeCommand('nodejs /srv/x.js'), true);
+    assert.equal(isNodeCommand('/app/target'), false);
+    assert.equal(isNodeCommand('python3 node.py'), false);
+  });
+
+  it('takes remoteRoot from the script path', () => {
+    assert.equal(scriptFolder('/usr/bin/node /app/app.js'), '/app');
+    assert.equal(scriptFolder('node --inspect-port=0 /srv/web/index.js'), '/srv/web');
+    assert.equal(scriptFolder('node relative.js'), undefined);
+    assert.equal(scriptFolder('node'), undefined);
   });
 });
