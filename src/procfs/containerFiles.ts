@@ -78,7 +78,15 @@ export class ContainerAccess {
       }
     }
     const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend };
-    if (backend === 'direct') c.rootfs = new RootFs(() => `/proc/${pid}/root`);
+    if (backend === 'direct') {
+      c.rootfs = new RootFs(() => `/proc/${pid}/root`, () => {
+        // The root fd is open: if the PID still has its start time, it is the container's root.
+        if (startTime(pid) !== c.startTime) {
+          this.cache.delete(ref);
+          throw new ContainerStoppedError(d.name, 'restarting');
+        }
+      });
+    }
     this.cache.set(ref, c);
     return this.files(c);
   }

@@ -188,11 +188,27 @@ function chownQuietly(fd: number, uid: number, gid: number): void {
  * container never keeps an old root (or its mounts) alive.
  */
 export class RootFs implements ContainerFs {
-  constructor(private readonly rootPath: () => string) {}
+  /**
+   * `verify` runs right after the root is opened: it must throw if the PID no
+   * longer belongs to the container (it exited and the PID was reused), so a
+   * root opened in that window is never used.
+   */
+  constructor(private readonly rootPath: () => string, private readonly verify?: () => void) {}
+
+  private openRoot(): number {
+    const root = fs.openSync(this.rootPath(), C.O_RDONLY | C.O_DIRECTORY);
+    try {
+      this.verify?.();
+    } catch (e) {
+      fs.closeSync(root);
+      throw e;
+    }
+    return root;
+  }
 
   /** Runs fn with a fresh root fd and the path's walk; closes both. */
   private with<T>(p: string, fn: (w: Walk, root: number) => T): T {
-    const root = fs.openSync(this.rootPath(), C.O_RDONLY | C.O_DIRECTORY);
+    const root = this.openRoot();
     const w = new Walk(root, normalizeShown(p));
     try {
       return fn(w, root);
@@ -203,7 +219,7 @@ export class RootFs implements ContainerFs {
   }
 
   private async withAsync<T>(p: string, fn: (w: Walk, root: number) => Promise<T>): Promise<T> {
-    const root = fs.openSync(this.rootPath(), C.O_RDONLY | C.O_DIRECTORY);
+    const root = this.openRoot();
     const w = new Walk(root, normalizeShown(p));
     try {
       return await fn(w, root);
