@@ -75,7 +75,10 @@ export class SidecarDebugSession extends DebugSession {
       await fn();
       this.sendResponse(response);
     } catch (err) {
-      this.sendErrorResponse(response, { id: 1, format: explain(err).replace(/\{/g, '(').replace(/\}/g, ')'), showUser: !(err instanceof MiError) });
+      // gdb's own errors go to the Debug Console (the session carries on); ours are shown to the user.
+      const mi = err instanceof MiError;
+      if (mi && response.command !== 'evaluate') this.sendEvent(new OutputEvent(`gdb: ${err.message} (${response.command})\n`, 'stderr'));
+      this.sendErrorResponse(response, { id: 1, format: explain(err).replace(/\{/g, '(').replace(/\}/g, ')'), showUser: !mi });
     }
   }
 
@@ -448,6 +451,13 @@ export class SidecarDebugSession extends DebugSession {
     this.ended = true;
     await this.cleanup();
     this.sendEvent(new TerminatedEvent());
+  }
+
+  /** The workbench disposes an inline adapter when its session ends, however it ended. */
+  dispose(): void {
+    this.opts.onAttachDone?.();
+    void this.cleanup();
+    super.dispose();
   }
 
   /** Removes the gdb sidecar; safe to call more than once. */

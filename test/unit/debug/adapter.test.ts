@@ -165,6 +165,10 @@ describe('debug adapter over DAP: gdb in a sidecar of the shell-less target', ()
     const th = await dc.threadsRequest();
     assert.equal(th.body.threads.length, 1);
     assert.match(th.body.threads[0].name, /target/);
+    // A gdb error on a step goes to the Debug Console, and the session carries on.
+    const said = dc.waitFor<DebugProtocol.OutputEvent>('output', (e) => /^gdb: .*99.* \(next\)/.test(e.body.output));
+    await assert.rejects(dc.nextRequest({ threadId: 99 }));
+    await said;
     await dc.continueRequest({ threadId });
   }));
 
