@@ -8,8 +8,8 @@ import { projectRoot } from './paths';
 export class TracedClient extends DebugClient {
   readonly trace: string[] = [];
 
-  constructor(env: Record<string, string> = {}) {
-    super('node', path.join(projectRoot, 'dist/debugAdapter.js'), 'sidecar', { env: { ...process.env, ...env } }, true);
+  constructor(env: Record<string, string> = {}, user?: { uid: number; gid: number }) {
+    super('node', path.join(projectRoot, 'dist/debugAdapter.js'), 'sidecar', { env: { ...process.env, ...env }, ...user }, true);
     this.defaultTimeout = 30_000;
     const self = this as unknown as { dispatch(body: string): void; send(c: string, a?: unknown): Promise<DebugProtocol.Response> };
     const dispatch = self.dispatch.bind(this);

@@ -4,6 +4,8 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { TracedClient } from '../../helpers/dap';
 import { projectRoot } from '../../helpers/paths';
@@ -286,4 +288,38 @@ describe('debug adapter over DAP: sources without a sourceFileMap', () => {
     assert.equal(frames[0].source?.path, `container://${target}/src/target.c`);
     assert.equal(frames[0].line, 29);
   }));
+});
+
+describe('debug adapter over DAP: as a non-root user in the docker group', () => {
+  let target = '';
+  let dc: TracedClient | undefined;
+  before(async () => {
+    target = (await runContainer(docker, { name: uniqueName('dap-nonroot'), image: IMAGES.target, cmd: [] })).id;
+  });
+  after(async () => {
+    await dc?.stop().catch(() => undefined);
+    await removeQuietly(docker, [target, ...(await gdbSidecars(target))]);
+  });
+
+  it('attaches and stops at a breakpoint with no access to /proc/<pid>/root (everything goes through the Engine API)', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('creating the test user needs root');
+    const users = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/users.mjs')).href)) as { ensureTestUser(): { uid: number } };
+    const { uid } = users.ensureTestUser();
+    const gid = Number(spawnSync('getent', ['group', 'docker'], { encoding: 'utf8' }).stdout.split(':')[2]);
+    dc = new TracedClient({ HOME: '/home/sidecar-dev', USER: 'sidecar-dev' }, { uid, gid });
+    const client = dc;
+    await client.traced(async () => {
+      const hit = stopped(client, 'breakpoint');
+      let bp: DebugProtocol.SetBreakpointsResponse | undefined;
+      await startSession(client, attachArgs(target), async () => {
+        bp = await client.setBreakpointsRequest({ source: { path: SRC }, breakpoints: [{ line: 24 }] });
+      });
+      assert.equal(bp!.body.breakpoints[0].verified, true);
+      const ev = await hit;
+      const top = (await client.stackTraceRequest({ threadId: ev.body.threadId! })).body.stackFrames[0];
+      assert.deepEqual([top.name, top.line, top.source?.path], ['factorial', 24, SRC]);
+      await client.disconnectRequest({});
+      assert.deepEqual(await gdbSidecars(target), []);
+    });
+  });
 });
