@@ -108,6 +108,12 @@ export class ExplorerModel extends EventEmitter {
     this.listen();
   }
 
+  /** Drops what later refreshes would reuse (inodes, daemon facts): the next refresh starts cold. */
+  forgetCaches(): void {
+    this.inodeCache.clear();
+    this.daemon = undefined;
+  }
+
   retryNow(): void {
     this.events?.retryNow();
   }

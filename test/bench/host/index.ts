@@ -8,7 +8,8 @@ import vm from 'node:vm';
 import * as vscode from 'vscode';
 import type { SidecarApi } from '../../../src/extension';
 import { testDocker } from '../../helpers/docker';
-import { median } from '../util';
+import { exec, median, sideBySide } from '../util';
+import { cliInspect } from '../explorerCli';
 
 type Item = vscode.TreeItem & { container?: { id: string; state: string } };
 
@@ -49,6 +50,18 @@ export async function run(): Promise<void> {
     const docker = testDocker();
     await a.containers.refresh();
     await expandAll(a);
+    // Full tree build through the view's provider, cold, against the CLI route, interleaved.
+    const tree = await sideBySide(7, async () => {
+      a.containers.model.forgetCaches();
+      await a.containers.refresh();
+      await expandAll(a);
+    }, async () => {
+      const ids = (await exec('docker', ['ps', '-a', '--format', '{{json .}}'])).trim().split('\n').map((l) => (JSON.parse(l) as { ID: string }).ID);
+      await cliInspect(ids);
+    });
+    const items = await expandAll(a);
+    write({ figure: { id: 'explorer.tree.200', value: tree.ours, unit: 'ms', baseline: "docker ps -a --format '{{json .}}' + docker inspect of all", baselineValue: tree.theirs, target: '<= 0.5x', note: `tree built through the Containers view's provider in the extension host: ${items} items` } });
+
     const label = process.env.SIDECAR_BENCH_LABEL ?? 'bench-explorer';
     const stopped = (await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.test=${label}`], status: ['exited', 'created'] } })).map((c) => c.Id);
 
@@ -56,11 +69,14 @@ export async function run(): Promise<void> {
     const lat: number[] = [];
     const call: number[] = [];
     for (const id of stopped.slice(0, 15)) {
-      const seen = new Promise<number>((resolve) => {
+      const seen = new Promise<number>((resolve, reject) => {
+        // An engine that dies mid-run must end the bench, not hang it.
+        const timer = setTimeout(() => { sub.dispose(); reject(new Error(`no tree change for ${id.slice(0, 12)} within 30 s`)); }, 30_000);
         const sub = a.containers.onDidChangeTreeData((e) => {
           const it = e as Item | undefined;
           if (it?.container?.id === id && String(it.contextValue).startsWith('running')) {
             sub.dispose();
+            clearTimeout(timer);
             resolve(performance.now());
           }
         });
@@ -81,7 +97,8 @@ export async function run(): Promise<void> {
     let k = 0;
     const cycles = 500;
     let done = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
+    // Two workers: enough to keep the engine busy, gentle on a shared 2-core machine.
+    await Promise.all(Array.from({ length: 2 }, async () => {
       while (done < cycles) {
         done++;
         const c = docker.getContainer(stopped[k++ % stopped.length]);
