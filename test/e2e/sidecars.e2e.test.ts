@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
@@ -14,6 +15,18 @@ let wb: Workbench;
 const docker = testDocker();
 let web: Docker.Container;
 const name = uniqueName('e2e-sc-web');
+const leftovers: { dead?: string; live?: string } = {};
+
+/** A sidecar as a window would have left it, owned by `owner` ("<host>:<pid>:<nonce>"). */
+async function leftoverSidecar(targetId: string, owner: string): Promise<string> {
+  const c = await docker.createContainer({
+    Image: IMAGES.busybox, Cmd: ['sleep', '3600'],
+    Labels: { 'io.container-sidecar.managed': 'true', 'io.container-sidecar.target': targetId, 'io.container-sidecar.role': 'tunnel', 'io.container-sidecar.owner': owner },
+    HostConfig: { NetworkMode: `container:${targetId}` },
+  });
+  await c.start();
+  return c.id;
+}
 
 async function sidecarsOf(targetId: string): Promise<string[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${targetId}`] } });
@@ -35,6 +48,9 @@ before(async () => {
     'terminal.integrated.gpuAcceleration': 'off',
   });
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  // Before the extension activates: one sidecar of a crashed window (its pid is gone), one of a live one (this test).
+  leftovers.dead = await leftoverSidecar(web.id, `${os.hostname()}:2147483646:abcdef`);
+  leftovers.live = await leftoverSidecar(web.id, `${os.hostname()}:${process.pid}:abcdef`);
   wb = await openWorkbench('sidecars', { workspace });
 });
 
@@ -52,6 +68,10 @@ test('Attach Debugger Container from the tree, ps in the terminal, close it, and
   const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
   const item = view.getByRole('treeitem', { name: new RegExp(name) }).first();
   await item.waitFor({ timeout: 60_000 });
+  // Activation removed the crashed window's sidecar and left the live window's alone.
+  await eventually(async () => !(await sidecarsOf(web.id)).includes(leftovers.dead!), 'the orphaned sidecar to be removed on activation', 30_000);
+  assert.ok((await sidecarsOf(web.id)).includes(leftovers.live!), 'a live window\'s sidecar stays');
+  await removeQuietly(docker, [leftovers.live!]);
   await item.hover();
   await item.getByRole('button', { name: 'Attach Debugger Container' }).click();
   await pickQuick(page, 'Shell (local busybox)');
