@@ -25,7 +25,7 @@ export interface AttachedSidecar {
 }
 
 /** Arguments the commands accept: a tree item with `container`, a `container:` Uri, an id or name, or nothing. */
-type TargetArg = { container?: Pick<ContainerModel, 'id' | 'name' | 'state'> } | vscode.Uri | string | undefined;
+type TargetArg = { container?: Pick<ContainerModel, 'id' | 'name' | 'state'>; containerId?: string } | vscode.Uri | string | undefined;
 
 let active: SidecarManager | undefined;
 
@@ -273,6 +273,8 @@ export class SidecarManager implements vscode.Disposable {
       if (arg.container.state && arg.container.state !== 'running') throw new Error(`Container ${arg.container.name} is ${arg.container.state}, not running; start it first.`);
       return arg.container.id;
     }
+    // Process and Files rows carry only the id of their container.
+    if (arg && typeof arg === 'object' && typeof arg.containerId === 'string' && arg.containerId) return arg.containerId;
     const running = (await this.ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
     if (!running.length) throw new Error('No container is running. Start one, then try again.');
     const pick = await vscode.window.showQuickPick(running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}`, detail: c.status, id: c.id })), { title, matchOnDescription: true });
