@@ -223,6 +223,11 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
         port: fwd.localPort,
         localRoot: config.localRoot,
         remoteRoot: config.remoteRoot,
+        // The inspector reports the PID as the container sees it; on this host that number is another
+        // process (PID 1 is init). js-debug must never look for, attach to or signal processes by it.
+        attachExistingChildren: false,
+        autoAttachChildProcesses: false,
+        killBehavior: 'none',
         sidecarForward: fwd.id,
         sidecarContainer: target.name,
       };

@@ -129,7 +129,9 @@ export const debugTests: HostTest[] = [
         await eventually(() => vscode.window.activeTextEditor?.document.uri.fsPath === app.fsPath, 'the editor to show app.js');
         await vscode.debug.stopDebugging();
         await eventually(async () => (await tunnels()) === 0, 'the tunnel to be removed when the session ends', 30_000);
-        assert.equal((await docker.getContainer(t.id).inspect()).State.Running, true, 'the node process runs on');
+        const state = (await docker.getContainer(t.id).inspect()).State;
+        const logs = String(await docker.getContainer(t.id).logs({ stdout: true, stderr: true, tail: 20 }));
+        assert.equal(state.Running, true, `the node process runs on (exit code ${state.ExitCode}; logs: ${logs})`);
       } finally {
         vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
         if (vscode.debug.activeDebugSession) await vscode.debug.stopDebugging();
