@@ -285,6 +285,9 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     this.showStatus(this.model.status, false);
     if (!this.model.status.ok) return [];
     const entries = this.sorted([...this.model.containers.values()]);
+    // Forget items of containers that are gone (engine switch, missed destroy events).
+    for (const m of [this.items, this.children]) for (const id of m.keys()) if (!this.model.containers.has(id)) m.delete(id);
+    for (const key of this.sidecarItems.keys()) if (!key.split(':').every((id) => this.model.containers.has(id))) this.sidecarItems.delete(key);
     if (!this.grouping()) return entries.map((e) => this.itemOf(e, undefined));
     const projects = [...new Set(entries.map((e) => e.model.composeProject).filter((p): p is string => !!p))].sort();
     for (const p of [...this.groups.keys()]) if (!projects.includes(p)) this.groups.delete(p);
