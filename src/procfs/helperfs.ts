@@ -1,8 +1,9 @@
 // The second file backend, for when /proc/<pid>/root cannot be read here (a
 // non-root user in the docker group, a remote engine, Docker Desktop's VM).
 // A helper container shares the target's pid namespace and reaches the
-// target's root as /proc/1/root. Each operation is one exec over the Engine
-// API, with paths passed as argv data to a fixed script (never interpolated).
+// target's root as /proc/1/root. Operations go over one long-lived exec
+// stream of the Engine API; paths are data (length-prefixed argv) for a fixed
+// script, never interpolated into shell code.
 //
 // Confinement: the script runs under `chroot /proc/1/root`, so the kernel
 // resolves absolute links, `..` and chains against the TARGET's root, and
@@ -16,10 +17,33 @@ import type { Engine } from '../engine/engine';
 import { LABELS, launchSidecar, processOwner, removeSidecar } from '../engine/sidecars';
 import { ConfinedError, type ContainerFs, type EntryStat, type FileKind, MAX_LINKS, type WriteOptions } from './rootfs';
 
-// Runs in the helper, outside the chroot. ash runs the last command of
-// `sh -c` in its own process; `exit` after it keeps this shell (and so the
-// /proc/$$/root path to the helper's busybox) alive while chroot runs.
-const OUTER = 'BB=/proc/$$/root/bin/busybox; export BB; chroot /proc/1/root "$BB" sh -c "$0" ops "$@"; exit $?';
+// A long-lived exec per helper serves every request, so each operation costs
+// a fork in the helper instead of a new exec in the engine. Requests come on
+// stdin as "<argc> <stdin length>", then per argument "<length>" and its
+// bytes; dd reads exact byte counts (the shell's read builtin never reads
+// ahead). Each reply is "<exit code> <stdout length> <stderr length>" and the
+// two outputs, staged in files so their lengths are known.
+const SERVER = String.raw`
+BB=/proc/$$/root/bin/busybox; export BB
+T=$(mktemp -d) || exit 1
+take() { if [ "$1" -gt 0 ]; then dd bs=65536 count="$1" iflag=count_bytes,fullblock 2>/dev/null; fi; }
+while read -r n inlen; do
+  set --
+  i=0
+  while [ "$i" -lt "$n" ]; do
+    read -r len
+    a=$(take "$len"; echo .)
+    set -- "$@" "${"$"}{a%.}"   # (the template writes the shell's own dollar-brace here)
+    i=$((i+1))
+  done
+  take "$inlen" > "$T/in"
+  # Not the last command: this shell must outlive chroot, whose busybox is reached through /proc/$$/root.
+  chroot /proc/1/root "$BB" sh -c "$0" ops "$@" < "$T/in" > "$T/out" 2> "$T/err"
+  rc=$?
+  echo "$rc $(stat -c %s "$T/out") $(stat -c %s "$T/err")"
+  cat "$T/out" "$T/err"
+done
+`;
 
 // Runs inside the chroot, as busybox sh. $1 is the operation, the rest data.
 // Failures print "E:<code>" on stderr and exit 1.
@@ -44,8 +68,13 @@ stat)
   ;;
 readdir)
   cd -- "$1" 2>/dev/null || { [ -e "$1" ] && fail ENOTDIR; [ -L "$1" ] && fail ELOOP; fail ENOENT; }
-  # One pass: find batches the names into as few stat runs as ARG_MAX allows.
-  b find . -mindepth 1 -maxdepth 1 -exec "$BB" stat -c '%f/%n' {} +
+  # The shell's glob reads the directory without a stat; one stat run then
+  # lstats each name once. Unmatched patterns stay literal and fail quietly.
+  set -- * .[!.]* ..?*
+  b stat -c '%f/./%n' -- "$@" 2>/dev/null
+  # 126: too many names for one exec (ARG_MAX): let find batch them.
+  [ $? -ge 126 ] && b find . -mindepth 1 -maxdepth 1 -exec "$BB" stat -c '%f/%n' {} +
+  true
   ;;
 targets)
   # The types that links point to, for the links a listing found.
@@ -171,6 +200,7 @@ export interface HelperPoolOptions {
 /** One helper container per target, shared by every caller, removed when unused. */
 export class HelperPool {
   private readonly helpers = new Map<string, Helper>();
+  private readonly sessions = new Map<string, Promise<Session>>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly engine: () => Engine, private readonly opts: HelperPoolOptions) {
@@ -243,6 +273,9 @@ export class HelperPool {
       if (!force && (h.holds > 0 || Date.now() - h.lastUsed < idle)) continue;
       this.helpers.delete(target);
       const id = await h.ready.catch(() => '');
+      const session = this.sessions.get(id);
+      this.sessions.delete(id);
+      void session?.then((x) => x.close(), () => undefined);
       if (id) {
         this.opts.log?.(`Removing the unused files helper ${id.slice(0, 12)}`);
         await removeSidecar(this.engine(), id).catch((e) => this.opts.log?.(`Could not remove files helper ${id.slice(0, 12)}: ${String(e)}`));
@@ -260,7 +293,23 @@ export class HelperPool {
     for (let attempt = 0; ; attempt++) {
       const id = await this.helperFor(targetId, onProgress);
       try {
-        return await execIn(this.engine().docker, id, ['sh', '-c', OUTER, OPS, ...argv], stdin);
+        let session = this.sessions.get(id);
+        const current = await session?.catch(() => undefined);
+        if (!session || !current || current.closed) {
+          session = Session.open(this.engine().docker, id);
+          this.sessions.set(id, session);
+          session.catch(() => this.sessions.delete(id));
+        }
+        const s = await session;
+        try {
+          return await s.request(argv, stdin);
+        } catch (e) {
+          // The session ended under us (helper gone): retry once with a new one.
+          if (!s.closed || attempt > 0) throw e;
+          this.sessions.delete(id);
+          this.forget(targetId);
+          continue;
+        }
       } catch (e) {
         // The helper went away (target restarted, someone removed it): start another once.
         const status = (e as { statusCode?: number }).statusCode;
@@ -274,28 +323,80 @@ export class HelperPool {
   }
 }
 
-async function execIn(docker: Docker, id: string, cmd: string[], stdin?: Uint8Array): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: !!stdin });
-  const stream = await exec.start({ hijack: true, stdin: !!stdin });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const o = new PassThrough();
-  const e = new PassThrough();
-  o.on('data', (b: Buffer) => out.push(b));
-  e.on('data', (b: Buffer) => err.push(b));
-  docker.modem.demuxStream(stream, o, e);
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('end', () => resolve());
-    stream.on('close', () => resolve());
-    stream.on('error', reject);
-  });
-  if (stdin) {
-    // Half-close after the data: the engine then closes the process's stdin.
-    stream.end(Buffer.from(stdin));
+interface Reply {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** The long-lived exec in one helper: requests go one at a time, in order. */
+class Session {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  closed = false;
+
+  private constructor(private readonly stream: NodeJS.ReadWriteStream) {}
+
+  static async open(docker: Docker, id: string): Promise<Session> {
+    const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', SERVER, OPS], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: true });
+    const s = new Session(stream);
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (b: Buffer) => s.onData(b));
+    err.resume(); // the server itself says nothing on stderr; replies carry the operations' stderr
+    docker.modem.demuxStream(stream, out, err);
+    const end = () => s.fail(new Error('the files helper session ended'));
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', (e: Error) => s.fail(e));
+    return s;
   }
-  await done;
-  const info = await exec.inspect();
-  return { code: info.ExitCode ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
+
+  request(argv: string[], stdin?: Uint8Array): Promise<Reply> {
+    const run = () => new Promise<Reply>((resolve, reject) => {
+      if (this.closed) return reject(new Error('the files helper session ended'));
+      this.waiting.push({ resolve, reject });
+      const input = stdin ? Buffer.from(stdin) : Buffer.alloc(0);
+      const parts: Buffer[] = [Buffer.from(`${argv.length} ${input.length}\n`)];
+      for (const a of argv) {
+        const b = Buffer.from(a);
+        parts.push(Buffer.from(`${b.length}\n`), b);
+      }
+      parts.push(input);
+      this.stream.write(Buffer.concat(parts));
+    });
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private onData(b: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
+    for (;;) {
+      const nl = this.buf.indexOf(10);
+      if (nl < 0) return;
+      const [code, outLen, errLen] = this.buf.subarray(0, nl).toString().split(' ').map(Number);
+      const total = nl + 1 + outLen + errLen;
+      if (this.buf.length < total) return;
+      const stdout = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + outLen));
+      const stderr = this.buf.subarray(nl + 1 + outLen, total).toString();
+      this.buf = this.buf.subarray(total);
+      this.waiting.shift()?.resolve({ code, stdout, stderr });
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream.end();
+  }
 }
 
 /** ContainerFs through the helper container of one target. */
