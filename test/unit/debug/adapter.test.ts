@@ -150,6 +150,11 @@ describe('debug adapter over DAP: gdb in a sidecar of the shell-less target', ()
     assert.deepEqual([frames[0].name, frames[0].line], ['tick', 31]);
     const value = await dc.evaluateRequest({ expression: 'value', frameId: frames[0].id, context: 'watch' });
     assert.equal(value.body.result, '120');
+    // Set a local from the Variables view; the program sees the new value.
+    const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
+    const set = await dc.setVariableRequest({ variablesReference: scopes[0].variablesReference, name: 'value', value: '7' });
+    assert.equal(set.body.value, '7');
+    assert.equal((await dc.evaluateRequest({ expression: 'value * 2', frameId: frames[0].id, context: 'watch' })).body.result, '14');
   }));
 
   it('sets a function breakpoint with a hit count while running, pauses and continues', () => dc.traced(async () => {
@@ -238,6 +243,22 @@ describe('debug adapter over DAP: bad input gets a clear message', () => {
     const first = client();
     await first.traced(() => startSession(first, attachArgs(target)));
     await attachFails(attachArgs(target), /ptrace was denied: PID 1 in container dap-bad-\S+ is already traced by process \d+ \(another debugger\)\. Detach that debugger/);
+  });
+
+  it('terminate (only when asked) ends the debugged process, not the container', async () => {
+    const dc = client();
+    await dc.traced(async () => {
+      await startSession(dc, attachArgs(sleeper, { processId: undefined, processName: '^sleep 1000' }));
+      const terminated = dc.waitForEvent('terminated');
+      await dc.send('terminate', {});
+      await terminated;
+      const ps = await execIn(docker, sleeper, ['ps', '-o', 'args']);
+      assert.doesNotMatch(ps.stdout, /^sleep 1000$/m);
+      assert.equal((await docker.getContainer(sleeper).inspect()).State.Running, true);
+      assert.deepEqual(await gdbSidecars(sleeper), []);
+    });
+    // Give the next test its process back.
+    await execIn(docker, sleeper, ['sh', '-c', 'sleep 1000 >/dev/null 2>&1 &']);
   });
 
   it('the process exits while attached: the session ends cleanly', async () => {
