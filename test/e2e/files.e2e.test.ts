@@ -1,0 +1,98 @@
+// A person's path through container files: "Open Container in Explorer" from
+// the palette, expand a folder of a shell-less container, open a file, type
+// and save (the container holds the change), then change the file inside the
+// container and watch the open editor follow.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type Docker from 'dockerode';
+import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { execIn, IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { eventually } from '../helpers/hostRunner';
+
+let wb: Workbench;
+const docker = testDocker();
+const name = uniqueName('e2e-files');
+let target: Docker.Container;
+let checker: Docker.Container;
+
+/** The target has no shell: look inside it from a busybox that shares its pid namespace. */
+async function inside(cmd: string): Promise<string> {
+  return (await execIn(docker, checker.id, ['sh', '-c', cmd])).stdout;
+}
+
+before(async () => {
+  target = await runContainer(docker, { name, image: IMAGES.target, cmd: ['/app/target'] });
+  checker = await runContainer(docker, { name: uniqueName('e2e-files-check'), hostConfig: { PidMode: `container:${target.id}`, NetworkMode: 'none' } });
+  await inside('mkdir -p /proc/1/root/notes && printf "first line\\n" > /proc/1/root/notes/todo.txt');
+  wb = await openWorkbench('files');
+});
+
+after(async () => {
+  await wb?.close();
+  await removeQuietly(docker, [checker, target].filter(Boolean));
+});
+
+test('open a container in the Explorer, edit and save a file, and see changes made inside', { timeout: 300_000 }, async () => {
+  try {
+    await walkThrough();
+  } catch (e) {
+    await wb.page.screenshot({ path: screenshotPath('files-failure') }).catch(() => undefined);
+    throw e;
+  }
+});
+
+async function walkThrough(): Promise<void> {
+  const { page } = wb;
+  await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+  await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget').waitFor({ timeout: 15_000 });
+  await page.keyboard.type('Container Sidecar: Open Container in Explorer');
+  await page.screenshot({ path: screenshotPath('files-palette') });
+  await pick(page, 'Open Container in Explorer');
+  await pick(page, name, name);
+
+  // Adding a folder turns the window into a multi-root workspace (the page may reload).
+  const explorer = page.locator('.explorer-folders-view');
+  const root = explorer.getByRole('treeitem', { name: `${name} (container)` });
+  await root.waitFor({ timeout: 90_000 });
+  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
+  const notes = explorer.getByRole('treeitem', { name: 'notes', exact: true });
+  await notes.waitFor({ timeout: 30_000 });
+  await explorer.getByRole('treeitem', { name: 'app', exact: true }).waitFor();
+  await notes.click();
+  const todo = explorer.getByRole('treeitem', { name: 'todo.txt' });
+  await todo.waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: screenshotPath('files-explorer') });
+
+  await todo.dblclick();
+  const editor = page.locator('.part.editor .monaco-editor .view-lines').first();
+  // Monaco renders spaces as no-break spaces.
+  const shown = async () => (await editor.innerText()).replace(/\u00a0/g, ' ');
+  await eventually(async () => (await shown()).includes('first line'), 'the file in an editor', 30_000);
+  const tab = page.locator('.tabs-container .tab', { hasText: 'todo.txt' });
+  await tab.waitFor();
+
+  await editor.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('typed in the editor');
+  await page.keyboard.press('Control+S');
+  await eventually(async () => (await inside('cat /proc/1/root/notes/todo.txt')) === 'first line\ntyped in the editor', 'the saved text inside the container', 30_000);
+  await eventually(async () => !((await tab.getAttribute('class')) ?? '').includes('dirty'), 'the tab to show saved', 15_000);
+  await page.screenshot({ path: screenshotPath('files-saved') });
+
+  await inside('printf "changed inside the container\\n" > /proc/1/root/notes/todo.txt');
+  await eventually(async () => (await shown()).includes('changed inside the container'), 'the editor to show the change made inside', 15_000);
+  await inside('printf "x\\n" > /proc/1/root/notes/new-file.txt');
+  await explorer.getByRole('treeitem', { name: 'new-file.txt' }).waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: screenshotPath('files-changed-inside') });
+  assert.equal(await inside('cat /proc/1/root/notes/todo.txt'), 'changed inside the container\n');
+}
+
+/** Waits for a quick pick row with `text` (after typing `filter` if given) and accepts it. */
+async function pick(page: Workbench['page'], text: string, filter?: string): Promise<void> {
+  if (filter) await page.keyboard.type(filter);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+}
