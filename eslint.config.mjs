@@ -12,6 +12,12 @@ export default tseslint.config(
     },
   },
   {
+    // A plain CommonJS script that runs inside the node target image.
+    files: ['test/fixtures/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The engine and /proc layers run in plain Node (tests, the debug adapter
     // process), so they must never load the vscode module.
     files: ['src/engine/**', 'src/procfs/**'],
