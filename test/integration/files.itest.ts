@@ -187,6 +187,27 @@ export const filesTests: HostTest[] = [
     },
   },
   {
+    name: 'Open File in Container opens a path in an editor, with its language',
+    async fn() {
+      await api();
+      const s = await scene();
+      try {
+        const uri = await vscode.commands.executeCommand<vscode.Uri>('sidecar.files.openPath', s.target.id, '/app/config.json');
+        assert.equal(uri?.toString(), s.uri('/app/config.json').toString());
+        const ed = vscode.window.activeTextEditor;
+        assert.equal(ed?.document.uri.toString(), s.uri('/app/config.json').toString());
+        assert.equal(ed?.document.languageId, 'json');
+        assert.equal(ed?.document.getText(), await s.inside(['cat', '/proc/1/root/app/config.json']));
+        // A relative path is refused with a message, and nothing opens.
+        const none = await vscode.commands.executeCommand('sidecar.files.openPath', s.target.id, 'app/config.json');
+        assert.equal(none, undefined);
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      } finally {
+        await s.dispose();
+      }
+    },
+  },
+  {
     name: 'helper containers are labelled role=files, shared per target and removed when unused',
     async fn() {
       const a = await api();
