@@ -10,6 +10,8 @@
 // processes would show under both). `docker top` gets the same cgroup answer
 // but runs ps on the engine side and has no NSpid.
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
+import { RootFs } from './rootfs';
 
 export interface ProcessInfo {
   hostPid: number;
@@ -99,10 +101,20 @@ export async function pidsByContainer(containers: { id: string; pid?: number }[]
 }
 
 /** Reads uid -> name from the container's /etc/passwd (through its root; root only). */
-async function containerUsers(rootPid: number, procRoot: string): Promise<Map<number, string>> {
-  // Only the name column is used and nothing is followed, so a hostile
-  // /etc/passwd symlink in the container can at most show wrong names.
-  const text = await readText(`${procRoot}/${rootPid}/root/etc/passwd`);
+async function containerUsers(rootPid: number, containerId: string, procRoot: string): Promise<Map<number, string>> {
+  // A plain read of /proc/<pid>/root/etc/passwd would follow an absolute
+  // symlink (say to /etc/shadow) against the HOST's root; the confined walk
+  // resolves every link inside the container's root instead.
+  let text: string | undefined;
+  try {
+    const rootfs = new RootFs(() => `${procRoot}/${rootPid}/root`, () => {
+      // The PID must still be this container's, or a reused PID's root would be read.
+      if (!fsSync.readFileSync(`${procRoot}/${rootPid}/cgroup`, 'utf8').includes(containerId)) throw new Error('the container stopped');
+    });
+    text = Buffer.from(await rootfs.readFile('/etc/passwd')).toString('utf8');
+  } catch {
+    text = undefined; // not readable (non-root, no passwd file): numeric uids then
+  }
   const m = new Map<number, string>();
   for (const line of (text ?? '').split('\n')) {
     const f = line.split(':');
@@ -143,7 +155,7 @@ export function buildTree(list: ProcessInfo[]): ProcessInfo[] {
 export async function containerProcesses(container: { id: string; pid?: number }, procRoot = '/proc'): Promise<ProcessInfo[]> {
   if (!container.pid) return [];
   const pids = (await pidsByContainer([container], procRoot)).get(container.id) ?? [];
-  const users = await containerUsers(container.pid, procRoot);
+  const users = await containerUsers(container.pid, container.id, procRoot);
   const list = (await Promise.all(pids.map((p) => readProcess(p, procRoot))))
     .filter((p): p is NonNullable<typeof p> => !!p)
     .map((p) => ({ ...p, user: users.get(p.uid), children: [] as ProcessInfo[] }));

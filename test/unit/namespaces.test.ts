@@ -92,6 +92,16 @@ describe('namespaces and processes of real containers', () => {
     assert.deepEqual(hp.map((p) => [p.command, p.nsPid === p.hostPid]), [['sleep 3600', true]]);
   });
 
+  it('user names come from the container\'s /etc/passwd, its absolute symlinks resolved inside the container', async () => {
+    // A naive read of /proc/<pid>/root/etc/passwd would follow this link to the host's /etc/inside-passwd.
+    const c = await runContainer(docker, { name: uniqueName('ns-passwd'), cmd: ['sh', '-c', 'echo "inside-root:x:0:0::/:/bin/sh" > /etc/inside-passwd; ln -sf /etc/inside-passwd /etc/passwd; touch /tmp/ready; exec sleep 3600'] });
+    ids.push(c.id);
+    for (let i = 0; i < 50 && (await execIn(docker, c.id, ['test', '-e', '/tmp/ready'])).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(fs.existsSync('/etc/inside-passwd'), false, 'the host has no such file');
+    const procs = await containerProcesses(await engine.inspect(c.id));
+    assert.equal(procs[0].user, 'inside-root');
+  });
+
   it('the HostConfig fallback gives the same sharing as the inode path', async () => {
     const snap = await namespaceSnapshot(details, daemon);
     const fromConfig = sharingFromHostConfig(details, daemon);
