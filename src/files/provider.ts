@@ -46,7 +46,8 @@ export class ContainerFileSystemProvider implements vscode.FileSystemProvider, v
       return vscode.FileSystemError.FileNotFound(`Container ${uri.authority.slice(0, 12)} does not exist (it may have been removed): ${uri.path}`);
     }
     if (e instanceof ContainerStoppedError) return vscode.FileSystemError.Unavailable(e.message);
-    const msg = `Container ${name}: ${e instanceof Error ? e.message : String(e)}`;
+    const raw = e instanceof Error ? e.message : String(e);
+    const msg = raw.startsWith('Container ') ? raw : `Container ${name}: ${raw}`;
     const code = (e as { code?: string }).code;
     switch (code) {
       case 'ENOENT': return vscode.FileSystemError.FileNotFound(msg);

@@ -77,6 +77,17 @@ export class ContainerAccess {
         backend = 'helper';
       }
     }
+    if (backend === 'helper') {
+      // The helper reaches the target as PID 1 of the shared pid namespace. In the host's
+      // namespace, or another container's, PID 1 is someone else: its root is not the target's.
+      const mode = d.hostConfig.pidMode;
+      if (mode === 'host') {
+        throw new Error(`Container ${d.name} uses the host's PID namespace (--pid=host), so a helper container cannot reach its files without reaching the host's; open its files as root (direct backend) instead.`);
+      }
+      if (mode.startsWith('container:')) {
+        throw new Error(`Container ${d.name} shares the PID namespace of ${mode.slice('container:'.length)} (--pid=${mode}), so a helper container would see that container's files instead; open them as root (direct backend) or open ${mode.slice('container:'.length)} itself.`);
+      }
+    }
     const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend };
     if (backend === 'direct') {
       c.rootfs = new RootFs(() => `/proc/${pid}/root`, () => {

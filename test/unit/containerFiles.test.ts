@@ -1,0 +1,47 @@
+// Choosing the file backend per call against the real engine: the PID follows
+// restarts, stopped and removed containers say so, and the helper backend
+// refuses targets whose pid namespace is not their own.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine, NoSuchContainerError } from '../../src/engine/engine';
+import { resolveEndpoint } from '../../src/engine/connection';
+import { ContainerAccess, ContainerStoppedError } from '../../src/procfs/containerFiles';
+import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+
+describe('container files: backend per call', () => {
+  const docker = testDocker();
+  const engine = new Engine(resolveEndpoint(undefined));
+  const ids: string[] = [];
+  const direct = new ContainerAccess(() => engine, { backend: () => 'direct', helperImage: () => IMAGES.busybox });
+  const helper = new ContainerAccess(() => engine, { backend: () => 'helper', helperImage: () => IMAGES.busybox });
+  after(async () => {
+    await helper.dispose();
+    await direct.dispose();
+    await removeQuietly(docker, ids);
+  });
+
+  it('follows a restart to the new PID, then reports stopped and removed', async () => {
+    const c = await runContainer(docker, { name: uniqueName('cf-restart') });
+    ids.push(c.id);
+    await (await direct.get(c.id)).fs.writeFile('/tmp/x', Buffer.from('1'), { create: true, overwrite: true });
+    const pid1 = (await c.inspect()).State.Pid;
+    await c.restart({ t: 0 });
+    assert.notEqual((await c.inspect()).State.Pid, pid1);
+    assert.equal(Buffer.from(await (await direct.get(c.id)).fs.readFile('/tmp/x')).toString(), '1');
+    await c.stop({ t: 0 });
+    await assert.rejects(direct.get(c.id), (e: Error) => e instanceof ContainerStoppedError && /is stopped; start it/.test(e.message));
+    await c.remove({ force: true });
+    await assert.rejects(direct.get(c.id), NoSuchContainerError);
+  });
+
+  it('the helper backend refuses targets in the host or another container\'s pid namespace', async () => {
+    const host = await runContainer(docker, { name: uniqueName('cf-pidhost'), hostConfig: { PidMode: 'host', NetworkMode: 'none' } });
+    ids.push(host.id);
+    await assert.rejects(helper.get(host.id), /uses the host's PID namespace \(--pid=host\)/);
+    const web = await runContainer(docker, { name: uniqueName('cf-web') });
+    const joined = await runContainer(docker, { name: uniqueName('cf-joined'), hostConfig: { PidMode: `container:${web.id}`, NetworkMode: 'none' } });
+    ids.push(joined.id, web.id);
+    await assert.rejects(helper.get(joined.id), /shares the PID namespace of/);
+    assert.equal((await helper.get(web.id)).backend, 'helper');
+  });
+});
