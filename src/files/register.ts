@@ -27,6 +27,11 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
     backend: () => setting<'auto' | 'direct' | 'helper'>('backend', 'auto'),
     helperImage: () => setting('helperImage', DEFAULT_HELPER_IMAGE) || DEFAULT_HELPER_IMAGE,
     log: (m) => ctx.log.info(m),
+    // Starting a helper (and maybe pulling its image) takes seconds: say so.
+    progress: (title, task) => Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title },
+      (p) => task((message) => p.report({ message })),
+    )),
   });
   const provider = new ContainerFileSystemProvider(access, ctx.log);
   ctx.extension.subscriptions.push(

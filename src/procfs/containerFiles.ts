@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Engine } from '../engine/engine';
 import { type ContainerFs, directAccess, RootFs } from './rootfs';
-import { HelperPool } from './helperfs';
+import { HelperPool, type HelperPoolOptions } from './helperfs';
 
 /** The container exists but is not running, so its files cannot be reached. */
 export class ContainerStoppedError extends Error {
@@ -39,6 +39,7 @@ export interface AccessOptions {
   backend: () => 'auto' | BackendKind;
   helperImage: () => string;
   log?: (msg: string) => void;
+  progress?: HelperPoolOptions['progress'];
   onProgress?: (msg: string) => void;
 }
 
@@ -57,7 +58,7 @@ export class ContainerAccess {
   readonly helpers: HelperPool;
 
   constructor(private readonly engine: () => Engine, private readonly opts: AccessOptions) {
-    this.helpers = new HelperPool(engine, { image: opts.helperImage, log: opts.log });
+    this.helpers = new HelperPool(engine, { image: opts.helperImage, log: opts.log, progress: opts.progress });
   }
 
   /** The files of container `ref` (id or name) as they are now. Throws NoSuchContainerError or ContainerStoppedError. */

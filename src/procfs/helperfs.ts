@@ -192,6 +192,8 @@ interface Helper {
 
 export interface HelperPoolOptions {
   image: () => string;
+  /** Shows a long step (pulling the image, starting the helper) to the user; the UI layer passes a notification. */
+  progress?: <T>(title: string, task: (report: (msg: string) => void) => Promise<T>) => Promise<T>;
   log?: (msg: string) => void;
   /** A helper unused this long is removed. */
   idleMs?: number;
@@ -234,7 +236,7 @@ export class HelperPool {
     if (existing[0]) return existing[0].Id;
     const image = this.opts.image();
     this.opts.log?.(`Starting a files helper (${image}) for container ${targetId.slice(0, 12)}`);
-    const { id } = await launchSidecar(engine, {
+    const launch = (report?: (m: string) => void) => launchSidecar(engine, {
       target: targetId,
       role: 'files',
       image,
@@ -242,7 +244,9 @@ export class HelperPool {
       // Reading /proc/1/root of a target that runs as another user needs ptrace rights.
       capAdd: ['SYS_PTRACE'],
       share: { pid: true, net: false, ipc: false },
-    }, { onProgress, setting: 'sidecar.files.helperImage' });
+    }, { onProgress: (m) => { report?.(m); onProgress?.(m); }, setting: 'sidecar.files.helperImage' });
+    const progress = this.opts.progress;
+    const { id } = progress ? await progress(`Starting a files helper container (${image})`, (report) => launch(report)) : await launch();
     return id;
   }
 

@@ -44,4 +44,21 @@ describe('container files: backend per call', () => {
     await assert.rejects(helper.get(joined.id), /shares the PID namespace of/);
     assert.equal((await helper.get(web.id)).backend, 'helper');
   });
+
+  it('a helper image that cannot be pulled gives a message naming the image and the setting', async () => {
+    // A registry on a closed loopback port: the pull fails at once, without leaving the machine.
+    const bad = new ContainerAccess(() => engine, { backend: () => 'helper', helperImage: () => '127.0.0.1:9/cs-no-such/helper:1' });
+    const c = await runContainer(docker, { name: uniqueName('cf-pull') });
+    ids.push(c.id);
+    try {
+      const f = await bad.get(c.id);
+      await assert.rejects(f.fs.stat('/'), (e: Error) => {
+        assert.match(e.message, /127\.0\.0\.1:9\/cs-no-such\/helper:1/);
+        assert.match(e.message, /sidecar\.files\.helperImage/);
+        return true;
+      });
+    } finally {
+      await bad.dispose();
+    }
+  });
 });
