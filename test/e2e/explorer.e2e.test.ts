@@ -80,4 +80,12 @@ test('expand a container, then Namespaces: pid and net show as shared for the pa
   await shared.waitFor({ timeout: 30_000 });
   assert.match(await shared.innerText(), new RegExp(`(${names.web}.*${names.dbg}|${names.dbg}.*${names.web})`));
   await page.screenshot({ path: screenshotPath('explorer-namespaces-view') });
+
+  // Clicking a member reveals that container in the Containers view.
+  await shared.click();
+  const member = nsPane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${names.dbg}$`) }) }).first();
+  await member.waitFor({ timeout: 30_000 });
+  assert.match(await member.innerText(), /\d+ process/);
+  await member.click();
+  await tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: names.dbg }).first().waitFor({ timeout: 30_000 });
 });
