@@ -105,7 +105,7 @@ export class NamespaceItem extends vscode.TreeItem {
     this.description = `${inode} · ${text}`;
     this.contextValue = shared ? 'namespace.shared' : 'namespace';
     // Shared with other containers is what a person debugging looks for; the host's namespaces get their own icon.
-    this.iconPath = new vscode.ThemeIcon(sharing.with.length ? 'link' : sharing.host ? 'home' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
+    this.iconPath = new vscode.ThemeIcon(sharing.host ? 'home' : sharing.with.length ? 'link' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
     const md = new vscode.MarkdownString();
     md.appendMarkdown(`**${nsType}** namespace (${NS_DESCRIPTIONS[nsType]})  \n`);
     md.appendMarkdown(sharing.inode !== undefined ? `Inode: ${sharing.inode}  \n` : `Inode unknown: ${escape(unknownReason ?? '')}  \n`);
