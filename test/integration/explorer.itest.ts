@@ -66,7 +66,21 @@ async function setUp(): Promise<void> {
   await a.containers.refresh();
 }
 
-export const explorerTests: HostTest[] = [
+/** Removes what the explorer suite started; safe to call twice. */
+async function explorerCleanup(): Promise<void> {
+  await removeQuietly(docker, made.splice(0));
+  web = dbg = undefined as unknown as Docker.Container;
+}
+
+const CLEANUP = 'clean up the explorer containers';
+
+/** A filtered run may skip the clean-up test; then every test cleans up after itself. */
+function cleanupRuns(): boolean {
+  const f = process.env.SIDECAR_TEST_FILTER;
+  return !f || `explorer: ${CLEANUP}`.includes(f);
+}
+
+const tests: HostTest[] = [
   {
     name: 'a running container has Namespaces, Processes, Files and Sidecars',
     async fn() {
@@ -376,9 +390,20 @@ export const explorerTests: HostTest[] = [
     },
   },
   {
-    name: 'clean up the explorer containers',
+    name: CLEANUP,
     async fn() {
-      await removeQuietly(docker, made);
+      await explorerCleanup();
     },
   },
 ];
+
+export const explorerTests: HostTest[] = tests.map((t) => ({
+  name: t.name,
+  async fn() {
+    try {
+      await t.fn();
+    } finally {
+      if (!cleanupRuns()) await explorerCleanup();
+    }
+  },
+}));
