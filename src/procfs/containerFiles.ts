@@ -78,6 +78,8 @@ export class ContainerAccess {
         backend = 'helper';
       }
     }
+    // A restarted target killed its helper with its pid namespace: start afresh.
+    if (backend === 'helper' && hit && hit.pid !== pid) this.helpers.forget(d.id);
     if (backend === 'helper') {
       // The helper reaches the target as PID 1 of the shared pid namespace. In the host's
       // namespace, or another container's, PID 1 is someone else: its root is not the target's.

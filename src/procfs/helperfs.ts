@@ -250,9 +250,17 @@ export class HelperPool {
     return id;
   }
 
-  /** Drops a helper that failed (gone with its target, removed by someone). */
+  /** Drops a helper that failed (gone with its target, removed by someone), and its session. */
   forget(targetId: string): void {
+    const h = this.helpers.get(targetId);
     this.helpers.delete(targetId);
+    if (h?.id) {
+      const session = this.sessions.get(h.id);
+      this.sessions.delete(h.id);
+      void session?.then((x) => x.close(), () => undefined);
+      // Gone already when its target restarted; removing makes sure.
+      void removeSidecar(this.engine(), h.id).catch(() => undefined);
+    }
   }
 
   hold(targetId: string): () => void {
@@ -338,14 +346,15 @@ class Session {
   private buf: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   private chain: Promise<unknown> = Promise.resolve();
+  private idle: NodeJS.Timeout | undefined;
   closed = false;
 
-  private constructor(private readonly stream: NodeJS.ReadWriteStream) {}
+  private constructor(private readonly stream: NodeJS.ReadWriteStream, private readonly alive: () => Promise<boolean>) {}
 
   static async open(docker: Docker, id: string): Promise<Session> {
     const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', SERVER, OPS], AttachStdin: true, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: true });
-    const s = new Session(stream);
+    const s = new Session(stream, () => docker.getContainer(id).inspect().then((i) => i.State.Running, () => false));
     const out = new PassThrough();
     const err = new PassThrough();
     out.on('data', (b: Buffer) => s.onData(b));
@@ -362,6 +371,7 @@ class Session {
     const run = () => new Promise<Reply>((resolve, reject) => {
       if (this.closed) return reject(new Error('the files helper session ended'));
       this.waiting.push({ resolve, reject });
+      this.armIdle();
       const input = stdin ? Buffer.from(stdin) : Buffer.alloc(0);
       const parts: Buffer[] = [Buffer.from(`${argv.length} ${input.length}\n`)];
       for (const a of argv) {
@@ -376,7 +386,27 @@ class Session {
     return p;
   }
 
+  /**
+   * A helper killed with its target (a restart kills its pid namespace) may
+   * leave the stream open: a request that hears nothing for a while ends the
+   * session, and the caller starts a new helper.
+   */
+  private armIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = this.waiting.length ? setTimeout(() => {
+      // Quiet can also be a long operation: only a helper that is gone ends the session.
+      void this.alive().then((alive) => {
+        if (alive) return this.armIdle();
+        this.fail(new Error('the files helper stopped (its target restarted or stopped)'));
+        this.stream.end();
+      });
+    }, Session.IDLE_MS) : undefined;
+  }
+
+  static IDLE_MS = 3000;
+
   private onData(b: Buffer): void {
+    this.armIdle();
     this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
     for (;;) {
       const nl = this.buf.indexOf(10);
@@ -388,17 +418,19 @@ class Session {
       const stderr = this.buf.subarray(nl + 1 + outLen, total).toString();
       this.buf = this.buf.subarray(total);
       this.waiting.shift()?.resolve({ code, stdout, stderr });
+      this.armIdle();
     }
   }
 
   private fail(e: Error): void {
+    if (this.idle) clearTimeout(this.idle);
     if (this.closed) return;
     this.closed = true;
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
 
   close(): void {
-    this.closed = true;
+    this.fail(new Error('the files helper session was closed'));
     this.stream.end();
   }
 }

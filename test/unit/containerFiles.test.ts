@@ -34,6 +34,16 @@ describe('container files: backend per call', () => {
     await assert.rejects(direct.get(c.id), NoSuchContainerError);
   });
 
+  it('the helper backend follows a restart too (the old helper died with the pid namespace)', async () => {
+    const c = await runContainer(docker, { name: uniqueName('cf-hrestart') });
+    ids.push(c.id);
+    await (await helper.get(c.id)).fs.writeFile('/tmp/x', Buffer.from('2'), { create: true, overwrite: true });
+    const first = helper.helpers.active();
+    await c.restart({ t: 0 });
+    assert.equal(Buffer.from(await (await helper.get(c.id)).fs.readFile('/tmp/x')).toString(), '2');
+    assert.notDeepEqual(helper.helpers.active(), first, 'a new helper serves the restarted target');
+  });
+
   it('the helper backend refuses targets in the host or another container\'s pid namespace', async () => {
     const host = await runContainer(docker, { name: uniqueName('cf-pidhost'), hostConfig: { PidMode: 'host', NetworkMode: 'none' } });
     ids.push(host.id);
