@@ -27,6 +27,8 @@ function tier(name) {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [
       '--test', '--test-concurrency=1', '--test-timeout=900000',
+      // A test file whose tests all finished must not hang the run on a leaked handle.
+      '--test-force-exit',
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       path.join(root, 'out/test', name),
