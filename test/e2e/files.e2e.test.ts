@@ -24,7 +24,7 @@ before(async () => {
   target = await runContainer(docker, { name, image: IMAGES.target, cmd: ['/app/target'] });
   checker = await runContainer(docker, { name: uniqueName('e2e-files-check'), hostConfig: { PidMode: `container:${target.id}`, NetworkMode: 'none' } });
   await inside('mkdir -p /proc/1/root/notes && printf "first line\\n" > /proc/1/root/notes/todo.txt');
-  wb = await openWorkbench('files');
+  wb = await openWorkbench('files', { multiRoot: true });
 });
 
 after(async () => {
@@ -52,7 +52,7 @@ async function walkThrough(): Promise<void> {
   await pick(page, 'Open Container in Explorer');
   await pick(page, name, name);
 
-  // Adding a folder turns the window into a multi-root workspace (the page may reload).
+  // The window is a multi-root workspace already, so adding a folder needs no reload.
   const explorer = page.locator('.explorer-folders-view');
   const root = explorer.getByRole('treeitem', { name: `${name} (container)` });
   await root.waitFor({ timeout: 90_000 });
