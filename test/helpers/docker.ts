@@ -71,3 +71,14 @@ export async function execIn(docker: Docker, id: string, cmd: string[]): Promise
   const info = await exec.inspect();
   return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), exitCode: info.ExitCode ?? -1 };
 }
+
+/** One file of a container (even a shell-less one), read through the Engine's archive API. */
+export async function readFileFromArchive(docker: Docker, id: string, file: string): Promise<string> {
+  const stream = await docker.getContainer(id).getArchive({ path: file });
+  const chunks: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+  const tar = Buffer.concat(chunks);
+  // A single-entry tar: the size is octal in the header, the data follows at 512.
+  const size = parseInt(tar.subarray(124, 136).toString().replace(/\0.*$/, '').trim(), 8);
+  return tar.subarray(512, 512 + size).toString();
+}

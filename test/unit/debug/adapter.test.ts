@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { TracedClient } from '../../helpers/dap';
 import { projectRoot } from '../../helpers/paths';
-import { IMAGES, execIn, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
+import { IMAGES, execIn, readFileFromArchive, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
 import type { SidecarAttachArguments } from '../../../src/debug/config';
 
 const SRC = path.join(projectRoot, 'test/fixtures/target.c');
@@ -31,12 +31,7 @@ export async function startSession(dc: TracedClient, args: SidecarAttachArgument
 }
 
 async function readCounter(id: string): Promise<number> {
-  const stream = await docker.getContainer(id).getArchive({ path: '/tmp/counter' });
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  const tar = Buffer.concat(chunks);
-  const size = parseInt(tar.subarray(124, 136).toString().replace(/\0.*$/, '').trim(), 8);
-  return Number(tar.subarray(512, 512 + size).toString().trim());
+  return Number((await readFileFromArchive(docker, id, '/tmp/counter')).trim());
 }
 
 async function gdbSidecars(target: string): Promise<string[]> {

@@ -11,7 +11,7 @@ import { startGdbSidecar, type GdbSidecar } from '../../../src/debug/gdbSidecar'
 import { Engine } from '../../../src/engine/engine';
 import { resolveEndpoint } from '../../../src/engine/connection';
 import { listSidecars } from '../../../src/engine/sidecars';
-import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
+import { IMAGES, readFileFromArchive, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
 
 // Recorded from `gdb -q -nx --interpreter=mi3` in a sidecar of container-sidecar-test/target:1.
 const REC = {
@@ -225,10 +225,5 @@ describe('gdb engine: live gdb in a sidecar of the shell-less target', () => {
 
 /** /tmp/counter of the shell-less target, read through the archive API (it has no cat). */
 async function readCounter(docker: ReturnType<typeof testDocker>, id: string): Promise<number> {
-  const stream = await docker.getContainer(id).getArchive({ path: '/tmp/counter' });
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  const tar = Buffer.concat(chunks);
-  const size = parseInt(tar.subarray(124, 136).toString().replace(/\0.*$/, '').trim(), 8);
-  return Number(tar.subarray(512, 512 + size).toString().trim());
+  return Number((await readFileFromArchive(docker, id, '/tmp/counter')).trim());
 }
