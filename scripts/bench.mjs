@@ -1,6 +1,9 @@
 // `npm run bench [-- --only <group or id>]`: runs the side-by-side benchmarks
 // in out/test/bench/*.bench.js, prints a table, and writes every figure to
 // test-output/bench.json. For timings, ratio = value / baselineValue (lower is better).
+// It stands up the same bench as `npm test` (engine, images, code-server,
+// Chromium): the explorer group runs in code-server's extension host, opened
+// by Chromium.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureNodeModules, root } from './lib/deps.mjs';
@@ -12,7 +15,7 @@ await ensureNodeModules();
 const { runLoud } = await import('./lib/sh.mjs');
 await runLoud(process.execPath, [path.join(root, 'scripts/build.mjs'), '--tests'], { cwd: root });
 const { standUp } = await import('./lib/bench.mjs');
-const bench = await standUp({ codeServer: false, browser: false });
+const bench = await standUp();
 
 const dir = path.join(root, 'out/test/bench');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.bench.js')).sort();
