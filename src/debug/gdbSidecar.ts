@@ -1,15 +1,37 @@
 // Runs gdb in a sidecar that shares the target's pid namespace, with its
 // stdio carried by the Docker API's attach stream: no gdb on the host, no
 // ports. No vscode import: the standalone adapter uses this too.
+import fs from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Engine } from '../engine/engine';
+import { ensureBuiltImage, type ImageBuildOptions, type ImageBuildSpec } from '../engine/imageBuild';
 import { launchSidecar, removeSidecar } from '../engine/sidecars';
 import type { ContainerDetail } from '../engine/containers';
 import { MiClient } from './mi/client';
 
-export const DEFAULT_GDB_IMAGE = 'debian-gdb:bookworm';
+/** Names a prebuilt gdb image; empty (the default) builds images/gdb/Dockerfile on first use. */
 export const GDB_IMAGE_SETTING = 'sidecar.debugger.gdbImage';
+export const GDB_REPOSITORY = 'container-sidecar/gdb';
+
+/** The Dockerfiles shipped in the extension: images/ at its root, found from dist/ (bundles) or out/ (tests). */
+export function shippedImagesDir(from = __dirname): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'images', 'gdb', 'Dockerfile'))) return path.join(d, 'images');
+    if (path.dirname(d) === d) return path.join(from, '..', 'images');
+  }
+}
+
+export function gdbImageSpec(o: { imagesDir?: string; buildArgs?: Record<string, string> } = {}): ImageBuildSpec {
+  return { repository: GDB_REPOSITORY, dir: path.join(o.imagesDir ?? shippedImagesDir(), 'gdb'), buildArgs: o.buildArgs, setting: GDB_IMAGE_SETTING };
+}
+
+/** The configured image, else the one built from the shipped Dockerfile (built now if missing). */
+export async function resolveGdbImage(engine: Engine, configured: string | undefined, o: ImageBuildOptions & { imagesDir?: string; buildArgs?: Record<string, string> } = {}): Promise<string> {
+  if (configured) return configured;
+  return ensureBuiltImage(engine, gdbImageSpec(o), o);
+}
 
 export interface GdbSidecar {
   id: string;
@@ -23,7 +45,8 @@ export interface GdbSidecar {
 
 export interface GdbSidecarOptions {
   target: string;
-  image: string;
+  /** A prebuilt image; empty or missing builds the shipped Dockerfile. */
+  image?: string;
   onProgress?: (msg: string) => void;
   signal?: AbortSignal;
   /** Test hook for real ptrace refusals: the capabilities to add (default SYS_PTRACE). */
@@ -34,10 +57,11 @@ export async function startGdbSidecar(engine: Engine, o: GdbSidecarOptions): Pro
   let stream: NodeJS.ReadWriteStream | undefined;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
+  const image = await resolveGdbImage(engine, o.image, { onProgress: o.onProgress, signal: o.signal });
   const launched = await launchSidecar(engine, {
     target: o.target,
     role: 'gdb',
-    image: o.image,
+    image,
     // -nx: a user's ~/.gdbinit in the image must not change what the MI answers look like.
     entrypoint: ['gdb'],
     cmd: ['-q', '-nx', '--interpreter=mi3'],

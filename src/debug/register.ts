@@ -9,7 +9,8 @@ import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
-import { DEFAULT_GDB_IMAGE, GDB_IMAGE_SETTING } from './gdbSidecar';
+import { GDB_IMAGE_SETTING } from './gdbSidecar';
+import { gdbImageForWorkbench } from './imageBuildUi';
 import { SidecarDebugSession } from './session';
 
 /** A process row of the Containers view (owned by the explorer), or the same data from elsewhere. */
@@ -19,8 +20,9 @@ interface ProcessArg {
   container?: Pick<ContainerModel, 'id' | 'name' | 'state'>;
 }
 
+/** The prebuilt gdb image from the settings; empty means the shipped Dockerfile is built on first use. */
 export function gdbImage(): string {
-  return vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING) || DEFAULT_GDB_IMAGE;
+  return vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING)?.trim() ?? '';
 }
 
 /** The image that sends SIGUSR1 for node targets: the tunnel's busybox has `kill`. */
@@ -190,7 +192,11 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       }
       return this.resolveNode(config);
     }
-    config.image ||= gdbImage();
+    if (!config.image) {
+      const image = await gdbImageForWorkbench(this.ctx);
+      if (!image) return undefined;
+      config.image = image;
+    }
     return config;
   }
 

@@ -10,7 +10,7 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../engine/engine';
 import type { SidecarAttachArguments } from './config';
-import { DEFAULT_GDB_IMAGE, GDB_IMAGE_SETTING, type GdbSidecar, startGdbSidecar } from './gdbSidecar';
+import { GDB_IMAGE_SETTING, type GdbSidecar, startGdbSidecar } from './gdbSidecar';
 import { Gdb, type Frame, GdbGoneError, MiError, type StopInfo, type VarObject } from './mi/gdb';
 import { list, str, tuple } from './mi/parser';
 import { createSourceMap, type SourceMap } from './sourceMap';
@@ -88,7 +88,7 @@ export class SidecarDebugSession extends DebugSession {
       this.args = a;
       if (!a.container || typeof a.container !== 'string') throw new UserError('The configuration needs "container": the name or id of a running container.');
       if ((a.debugger ?? 'gdb') !== 'gdb') throw new UserError(`Debugger "${a.debugger}" is not supported; use "gdb".`);
-      const image = a.image || this.opts.defaultImage || DEFAULT_GDB_IMAGE;
+      const image = a.image || this.opts.defaultImage;
       const sidecar = await startGdbSidecar(this.opts.engine, { target: a.container, image, onProgress: this.opts.onProgress });
       this.sidecar = sidecar;
       try {

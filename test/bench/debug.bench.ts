@@ -3,18 +3,23 @@
 // SYS_PTRACE <gdb image> gdb -batch -p 1` through the CLI.
 // debug.step: median time of a DAP `next` until `stopped` over 100 steps,
 // against a raw MI -exec-next to gdb in a sidecar (the adapter's overhead).
+// debug.image-build: first-use build of the shipped gdb Dockerfile from the
+// local gdb base, against the same build with the docker CLI (legacy builder).
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Engine } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
-import { startGdbSidecar } from '../../src/debug/gdbSidecar';
+import { gdbImageSpec, startGdbSidecar } from '../../src/debug/gdbSidecar';
+import { ensureBuiltImage } from '../../src/engine/imageBuild';
 import { Gdb, type StopInfo } from '../../src/debug/mi/gdb';
 import { TracedClient } from '../helpers/dap';
 import { projectRoot } from '../helpers/paths';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
-import { exec, median, type Report, timeMs } from './util';
+import { exec, median, type Report, sideBySide, timeMs } from './util';
 
-export const ids = ['debug.attach-to-stop', 'debug.step'];
+export const ids = ['debug.attach-to-stop', 'debug.step', 'debug.image-build'];
 const SRC = path.join(projectRoot, 'test/fixtures/target.c');
 
 async function attachToStop(target: string): Promise<number> {
@@ -125,5 +130,39 @@ export async function run(report: Report): Promise<void> {
     report({ id: 'debug.step', value: median(dap), unit: 'ms', baseline: 'raw MI -exec-next to gdb in a sidecar (no DAP)', baselineValue: median(mi), target: '<= 2.0x' });
   } finally {
     await removeQuietly(docker, [target]);
+  }
+  await imageBuild(report, engine);
+}
+
+/**
+ * A first use builds without the engine's cache, so each round builds a temp
+ * copy of the Dockerfile with a label of its own after FROM: the RUN step
+ * then misses the cache like it does on a user's machine.
+ */
+export async function imageBuild(report: Report, engine: Engine): Promise<void> {
+  const docker = testDocker();
+  const spec = gdbImageSpec({ buildArgs: { BASE: IMAGES.gdb } });
+  const text = fs.readFileSync(path.join(spec.dir, 'Dockerfile'), 'utf8');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-image-build-'));
+  const tags: string[] = [];
+  const copy = () => {
+    const name = uniqueName('bench-gdb');
+    const dir = fs.mkdtempSync(path.join(tmp, 'ctx-'));
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), text.replace(/^(FROM .*)$/m, `$1\nLABEL io.container-sidecar.bench=${name}`));
+    return { dir, repository: `container-sidecar-test/${name}` };
+  };
+  try {
+    const { ours, theirs } = await sideBySide(3, async () => {
+      const c = copy();
+      tags.push(await ensureBuiltImage(engine, { ...spec, ...c }));
+    }, async () => {
+      const c = copy();
+      tags.push(`${c.repository}:cli`);
+      await exec('env', ['DOCKER_BUILDKIT=0', 'docker', 'build', '-q', '--build-arg', `BASE=${IMAGES.gdb}`, '-t', `${c.repository}:cli`, c.dir]);
+    });
+    report({ id: 'debug.image-build', value: ours, unit: 'ms', baseline: 'DOCKER_BUILDKIT=0 docker build of the same Dockerfile', baselineValue: theirs, target: 'a figure (first use only)' });
+  } finally {
+    for (const t of tags) await docker.getImage(t).remove().catch(() => undefined);
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -30,6 +30,8 @@ test('npm run package gives a .vsix under 2 MB with no sources, tests or maps', 
   const names = zipEntries(buf);
   assert.ok(names.includes('extension/dist/extension.js'), names.join(', '));
   assert.ok(names.includes('extension/package.json'));
+  // The debugger images are built from these on first use.
+  assert.ok(names.includes('extension/images/gdb/Dockerfile'), names.join(', '));
   const bad = names.filter((n) => /\.(ts|map)$/.test(n) || /\/(src|test|out|node_modules|scripts)\//.test(n));
   assert.deepEqual(bad, []);
 });

@@ -1,0 +1,46 @@
+// The workbench side of debugger images: a prebuilt image from the settings,
+// else the shipped Dockerfile built on first use under a cancellable progress
+// notification that shows the build's output (also written to the log).
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { SidecarContext } from '../context';
+import { CancelledError, hasImage } from '../engine/images';
+import { builtImageTag, ensureBuiltImage, ImageBuildError } from '../engine/imageBuild';
+import { GDB_IMAGE_SETTING, gdbImageSpec } from './gdbSidecar';
+
+/** The gdb image to run, built now if needed; undefined when the user cancelled or the build failed (already told). */
+export async function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | undefined> {
+  const configured = vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING)?.trim();
+  if (configured) return configured;
+  const spec = gdbImageSpec({ imagesDir: path.join(ctx.extension.extensionPath, 'images') });
+  const tag = builtImageTag(spec);
+  // Reused silently: only a real build deserves a notification.
+  if (await hasImage(ctx.engine, tag)) return tag;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Building the gdb debugger image ${tag} (first use)`, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    const sub = token.onCancellationRequested(() => abort.abort());
+    try {
+      return await ensureBuiltImage(ctx.engine, spec, {
+        signal: abort.signal,
+        onProgress: (line) => {
+          ctx.log.info(`[image ${tag}] ${line}`);
+          progress.report({ message: line });
+        },
+      });
+    } catch (err) {
+      if (err instanceof CancelledError) {
+        ctx.log.info(`[image ${tag}] build cancelled`);
+        return undefined;
+      }
+      if (!(err instanceof ImageBuildError)) throw err;
+      ctx.log.error(err.message);
+      const open = 'Open Setting';
+      void vscode.window.showErrorMessage(err.message, open).then((choice) => {
+        if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', GDB_IMAGE_SETTING);
+      });
+      return undefined;
+    } finally {
+      sub.dispose();
+    }
+  });
+}
