@@ -11,6 +11,7 @@ import { containerProcesses, type ProcessInfo } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { gdbImageForWorkbench } from './imageBuildUi';
+import { registerEditorAttach } from './editorAttach';
 import { SidecarDebugSession } from './session';
 
 /** A process row of the Containers view (owned by the explorer), or the same data from elsewhere. */
@@ -78,6 +79,7 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
   };
   ctx.registerCommand('sidecar.debugger.attachProcess', attach);
   ctx.registerCommand('sidecar.debugger.debugProcess', attach);
+  registerEditorAttach(ctx);
 }
 
 /** Builds an attach configuration from a process row, a container item, or quick picks. */

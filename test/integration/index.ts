@@ -6,7 +6,8 @@ import { explorerTests } from './explorer.itest';
 import { sidecarsTests } from './sidecars.itest';
 import { debugTests } from './debug.itest';
 import { filesTests } from './files.itest';
+import { editorAttachTests } from './editorAttach.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests });
 }

@@ -1,0 +1,125 @@
+// "Attach Debugger Container" for an ordinary workspace source file: find the
+// running container and process that run it, pick the debugger by the file's
+// language, and start a `sidecar` debug session. One step when the answer is
+// clear; otherwise quick picks with the likely answer first. The ranking is in
+// fileTargets.ts (no vscode).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { SidecarContext } from '../context';
+import { LABELS } from '../engine/sidecars';
+import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
+import { type ContainerCandidate, type ContainerFacts, debuggerForLanguage, type ProcessCandidate, type ProcessFacts, rankContainers, rankProcesses, soleContainer } from './fileTargets';
+import { scriptFolder } from './nodeInspector';
+
+export const ATTACH_FILE_COMMAND = 'sidecar.debugger.attachFile';
+
+export function registerEditorAttach(ctx: SidecarContext): void {
+  ctx.registerCommand(ATTACH_FILE_COMMAND, (uri?: vscode.Uri) => attachFile(ctx, uri));
+}
+
+async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolean> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (!target) throw new Error('Open the source file whose process you want to debug, then run this command from its editor.');
+  if (target.scheme !== 'file') throw new Error(`${target.toString()} is not a file of this machine's workspace; for a file inside a container use "Attach Debugger Container" on the container.`);
+  const doc = await vscode.workspace.openTextDocument(target);
+  const kind = debuggerForLanguage(doc.languageId);
+  if (!kind) throw new Error(`No debugger fits ${doc.languageId} files yet: C, C++ and Rust attach gdb, JavaScript and TypeScript attach Node.js.`);
+  // The file as the engine knows it: a workspace opened through a symlink still matches a mount of the real folder.
+  const opened = target.fsPath;
+  const real = await fs.realpath(opened).catch(() => opened);
+  const folder = vscode.workspace.getWorkspaceFolder(target);
+  const folderName = folder?.name ?? path.basename(path.dirname(opened));
+
+  const running = await runningContainers(ctx);
+  let file = real;
+  let ranked = rankContainers(real, folderName, running);
+  if (real !== opened && ranked[0]?.reason === 'image') {
+    file = opened;
+    ranked = rankContainers(opened, folderName, running);
+  }
+  if (!ranked.length) throw new Error('No container is running. Start the container that runs this file, then try again.');
+  ctx.log.info(`attach ${file}: ${ranked.map((c) => `${c.container.name} (${c.reason} ${c.score})`).join(', ')}`);
+  const chosen = soleContainer(ranked) ?? (await pickContainer(ranked, path.basename(file)));
+  if (!chosen) return false;
+
+  const detail = await ctx.engine.inspect(chosen.container.id);
+  if (detail.state !== 'running' || !detail.pid) throw new Error(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
+  const infos = flatten(await containerProcesses({ id: detail.id, pid: detail.pid }));
+  const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => ({ nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' ? await isElf(p.hostPid) : undefined })));
+  const inContainer = chosen.mount ? path.posix.join(chosen.mount.destination, path.relative(chosen.mount.source, file).split(path.sep).join('/')) : undefined;
+  const procs = rankProcesses(kind, file, inContainer, facts);
+  if (!procs.length) {
+    throw new Error(kind === 'node'
+      ? `No node process runs in container ${detail.name}. Start the script there, or pick another container.`
+      : `No process in container ${detail.name} is a program gdb can attach to (shells and init helpers are left out). Start the program there, or pick another container.`);
+  }
+  const proc = procs.length === 1 ? procs[0] : await pickProcess(procs, detail.name);
+  if (!proc) return false;
+
+  const config: SidecarAttachArguments & vscode.DebugConfiguration = {
+    type: DEBUG_TYPE,
+    request: 'attach',
+    name: `Attach to ${path.basename(file)} in ${detail.name}`,
+    container: detail.name,
+    processId: proc.process.nsPid,
+    // No sourceFileMap for gdb: the adapter learns the build path from the breakpoints set in this file.
+  };
+  if (kind === 'node') {
+    config.debugger = 'node';
+    // A bind mount says exactly which host folder the container sees where.
+    config.localRoot = chosen.mount?.source ?? folder?.uri.fsPath;
+    config.remoteRoot = chosen.mount?.destination ?? scriptFolder(proc.process.command);
+  }
+  ctx.log.info(`attach ${file}: ${kind} to PID ${proc.process.nsPid} (${proc.process.command}) in ${detail.name}`);
+  return vscode.debug.startDebugging(folder, config);
+}
+
+/** Running containers the user made (not our own sidecars), with their mounts from the list answer. */
+async function runningContainers(ctx: SidecarContext): Promise<ContainerFacts[]> {
+  const list = await ctx.engine.call((d) => d.listContainers({ filters: { status: ['running'] } }));
+  return list
+    .filter((c) => c.Labels?.[LABELS.managed] !== 'true')
+    .map((c) => ({
+      id: c.Id,
+      name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+      image: c.Image,
+      labels: c.Labels ?? {},
+      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Source, destination: m.Destination })),
+    }));
+}
+
+function flatten(list: ProcessInfo[]): ProcessInfo[] {
+  return list.flatMap((p) => [p, ...flatten(p.children)]);
+}
+
+/** Whether the process's executable starts with the ELF magic; undefined when /proc does not let us read it. */
+async function isElf(hostPid: number): Promise<boolean | undefined> {
+  let fh: fs.FileHandle | undefined;
+  try {
+    fh = await fs.open(`/proc/${hostPid}/exe`, 'r');
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    return bytesRead === 4 && buffer.toString('latin1') === '\x7fELF';
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function pickContainer(ranked: ContainerCandidate[], fileName: string): Promise<ContainerCandidate | undefined> {
+  const pick = await vscode.window.showQuickPick(
+    ranked.map((c, i) => ({ label: c.container.name, description: `${c.container.image}${i === 0 && c.score > 0 ? ' · likely' : ''}`, detail: c.detail, c })),
+    { title: `Which container runs ${fileName}?`, matchOnDescription: true, matchOnDetail: true },
+  );
+  return pick?.c;
+}
+
+async function pickProcess(procs: ProcessCandidate[], container: string): Promise<ProcessCandidate | undefined> {
+  const pick = await vscode.window.showQuickPick(
+    procs.map((p) => ({ label: p.process.command, description: `PID ${p.process.nsPid}`, p })),
+    { title: `Debug which process of ${container}?`, matchOnDescription: true },
+  );
+  return pick?.p;
+}
