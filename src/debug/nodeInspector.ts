@@ -16,11 +16,55 @@ export function isNodeCommand(command: string): boolean {
   return /(^|\/)(node|nodejs)(\d+)?$/.test(exe);
 }
 
+/** The absolute script path a `node [flags] <script>` command runs, if it names one. */
+export function scriptPath(command: string): string | undefined {
+  const script = command.trim().split(/\s+/).slice(1).find((a) => !a.startsWith('-'));
+  return script?.startsWith('/') ? script : undefined;
+}
+
 /** The folder of the script a `node [flags] <script>` command runs, for remoteRoot. */
 export function scriptFolder(command: string): string | undefined {
-  const script = command.trim().split(/\s+/).slice(1).find((a) => !a.startsWith('-'));
-  if (!script || !script.startsWith('/')) return undefined;
-  return script.replace(/\/[^/]*$/, '') || '/';
+  return scriptPath(command)?.replace(/\/[^/]*$/, '') || (scriptPath(command) ? '/' : undefined);
+}
+
+/**
+ * localRoot/remoteRoot for a node process: the workspace folder that holds the
+ * same relative script. For `/app/src/main.js` it tries `app/src/main.js`, then
+ * `src/main.js`, then `main.js` under each folder (the longest match wins), so
+ * remoteRoot is the part of the container path that the folder stands for.
+ */
+export function inferRoots(command: string, folders: string[], exists: (path: string) => boolean): { localRoot: string; remoteRoot: string } | undefined {
+  const script = scriptPath(command);
+  if (!script) return undefined;
+  const parts = script.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const rel = parts.slice(i).join('/');
+    for (const folder of folders) {
+      if (exists(`${folder.replace(/\/+$/, '')}/${rel}`)) return { localRoot: folder, remoteRoot: `/${parts.slice(0, i).join('/')}` };
+    }
+  }
+  return undefined;
+}
+
+export class ProcessNameError extends Error {}
+
+/**
+ * The one process whose command line matches `processName` (a regular
+ * expression), as the gdb path resolves it; otherwise an error that lists the
+ * candidates, so nothing is signalled on a guess.
+ */
+export function pickByName<P extends { nsPid: number; command: string }>(procs: P[], processName: string, container: string): P {
+  let re: RegExp;
+  try {
+    re = new RegExp(processName);
+  } catch {
+    throw new ProcessNameError(`"processName" is not a valid regular expression: ${processName}`);
+  }
+  const list = (ps: P[]) => ps.map((p) => `${p.nsPid} ${p.command}`).join('; ');
+  const matches = procs.filter((p) => re.test(p.command));
+  if (matches.length === 1) return matches[0];
+  if (!matches.length) throw new ProcessNameError(`No process in ${container} matches "${processName}"; nothing was attached. Its processes: ${list(procs)}.`);
+  throw new ProcessNameError(`Several processes in ${container} match "${processName}": ${list(matches)}. Set "processId" or a narrower "processName"; nothing was attached.`);
 }
 
 export class SignalError extends Error {}

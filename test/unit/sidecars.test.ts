@@ -30,7 +30,7 @@ describe('sidecars: create options (pure)', () => {
   it('joins pid and net, adds capabilities, labels and TARGET_ROOT', () => {
     const t = detail();
     const o = sidecarCreateOptions({ target: 'web', role: 'debugger', image: 'busybox:1', cmd: ['sh'], capAdd: ['SYS_PTRACE'], tty: true, openStdin: true, user: '0', env: { A: 'b' }, name: 'n', extraLabels: { x: 'y' } }, t, 'me');
-    assert.deepEqual(o.HostConfig, { PidMode: `container:${t.id}`, NetworkMode: `container:${t.id}`, CapAdd: ['SYS_PTRACE'], AutoRemove: true });
+    assert.deepEqual(o.HostConfig, { PidMode: `container:${t.id}`, NetworkMode: `container:${t.id}`, CapAdd: ['SYS_PTRACE'], AutoRemove: true, Init: true });
     assert.deepEqual(o.Labels, { x: 'y', [LABELS.managed]: 'true', [LABELS.target]: t.id, [LABELS.role]: 'debugger', [LABELS.owner]: 'me' });
     assert.deepEqual(o.Env, ['A=b', 'TARGET_ROOT=/proc/1/root', 'TARGET_CONTAINER=web']);
     assert.equal(o.Image, 'busybox:1');
@@ -47,7 +47,7 @@ describe('sidecars: create options (pure)', () => {
     assert.equal(sidecarCreateOptions({ target: 'web', role: 'files', image: 'i' }, t, 'me').HostConfig!.IpcMode, `container:${t.id}`);
     assert.equal(sidecarCreateOptions({ target: 'web', role: 'files', image: 'i', share: { ipc: false } }, t, 'me').HostConfig!.IpcMode, undefined);
     const o = sidecarCreateOptions({ target: 'web', role: 'tunnel', image: 'i', share: { pid: false, net: true } }, detail(), 'me');
-    assert.deepEqual(o.HostConfig, { NetworkMode: `container:${'a'.repeat(64)}`, AutoRemove: true });
+    assert.deepEqual(o.HostConfig, { NetworkMode: `container:${'a'.repeat(64)}`, AutoRemove: true, Init: true });
     assert.equal(sidecarCreateOptions({ target: 'web', role: 'tunnel', image: 'i', share: { net: false } }, detail(), 'me').HostConfig!.NetworkMode, 'none');
   });
 
@@ -97,6 +97,7 @@ describe('sidecars: the seed demonstration on the real engine', () => {
     assert.equal(i.HostConfig.PidMode, `container:${targetId}`);
     assert.equal(i.HostConfig.NetworkMode, `container:${targetId}`);
     assert.deepEqual(i.HostConfig.CapAdd, ['SYS_PTRACE']);
+    assert.equal(i.HostConfig.Init, true);
     assert.equal(i.Config.Labels[LABELS.managed], 'true');
     assert.equal(i.Config.Labels[LABELS.target], targetId);
     assert.equal(i.Config.Labels[LABELS.role], 'debugger');
