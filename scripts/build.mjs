@@ -4,6 +4,7 @@
 import * as esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const production = process.argv.includes('--production');
@@ -36,6 +37,9 @@ await esbuild.build({
   entryPoints: { extension: path.join(root, 'src/extension.ts'), debugAdapter: path.join(root, 'src/debug/adapterMain.ts') },
   outdir: path.join(root, 'dist'),
 });
+// The files helper's resolver (native/resolver.c): a static binary the
+// extension imports as a one-file image, so it runs on any engine.
+execFileSync('gcc', ['-static', '-O2', '-s', '-Wall', '-o', path.join(root, 'dist/resolver'), path.join(root, 'native/resolver.c')], { stdio: 'inherit' });
 await esbuild.build({ ...common, platform: 'browser', format: 'iife', entryPoints: [path.join(root, 'webviews/main.ts')], outfile: path.join(root, 'dist/webviews/main.js') });
 
 if (withTests) {

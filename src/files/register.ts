@@ -6,8 +6,6 @@ import type { SidecarContext } from '../context';
 import { ContainerAccess } from '../procfs/containerFiles';
 import { ContainerFileSystemProvider, containerUri, SCHEME } from './provider';
 
-const DEFAULT_HELPER_IMAGE = 'busybox:latest';
-
 interface Target {
   id: string;
   name: string;
@@ -25,9 +23,12 @@ function setting<T>(key: string, fallback: T): T {
 export function registerFiles(ctx: SidecarContext): FilesApi {
   const access = new ContainerAccess(() => ctx.engine, {
     backend: () => setting<'auto' | 'direct' | 'helper'>('backend', 'auto'),
-    helperImage: () => setting('helperImage', DEFAULT_HELPER_IMAGE) || DEFAULT_HELPER_IMAGE,
+    maxReadBytes: () => {
+      const mb = setting<number>('maxFileSizeMB', 2048);
+      return (typeof mb === 'number' && mb > 0 ? mb : 2048) * 1024 ** 2;
+    },
     log: (m) => ctx.log.info(m),
-    // Starting a helper (and maybe pulling its image) takes seconds: say so.
+    // Starting a helper (and importing its image the first time) takes seconds: say so.
     progress: (title, task) => Promise.resolve(vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title },
       (p) => task((message) => p.report({ message })),

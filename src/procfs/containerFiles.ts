@@ -31,13 +31,16 @@ interface Cached {
   pid: number;
   startTime: string;
   backend: BackendKind;
+  /** The setting it was chosen under: a changed setting chooses again. */
+  setting: string;
   rootfs?: RootFs;
 }
 
 export interface AccessOptions {
   /** 'auto' picks direct when /proc/<pid>/root is readable. */
   backend: () => 'auto' | BackendKind;
-  helperImage: () => string;
+  /** sidecar.files.maxFileSizeMB in bytes: larger files are refused with a sentence. */
+  maxReadBytes?: () => number;
   log?: (msg: string) => void;
   progress?: HelperPoolOptions['progress'];
   onProgress?: (msg: string) => void;
@@ -58,22 +61,23 @@ export class ContainerAccess {
   readonly helpers: HelperPool;
 
   constructor(private readonly engine: () => Engine, private readonly opts: AccessOptions) {
-    this.helpers = new HelperPool(engine, { image: opts.helperImage, log: opts.log, progress: opts.progress });
+    this.helpers = new HelperPool(engine, { log: opts.log, progress: opts.progress, maxReadBytes: opts.maxReadBytes });
   }
 
   /** The files of container `ref` (id or name) as they are now. Throws NoSuchContainerError or ContainerStoppedError. */
   async get(ref: string): Promise<ContainerFiles> {
     const hit = this.cache.get(ref);
-    if (hit && hit.backend === 'direct' && startTime(hit.pid) === hit.startTime) return this.files(hit);
+    const setting = this.opts.backend();
+    if (hit && hit.setting === setting && hit.backend === 'direct' && startTime(hit.pid) === hit.startTime) return this.files(hit);
     const d = await this.engine().inspect(ref);
     if (d.state !== 'running' && d.state !== 'paused') throw new ContainerStoppedError(d.name, d.state);
     if (!d.pid) throw new ContainerStoppedError(d.name, d.state);
     const pid = d.pid;
-    let backend: BackendKind = this.opts.backend() === 'helper' ? 'helper' : 'direct';
+    let backend: BackendKind = setting === 'helper' ? 'helper' : 'direct';
     if (backend === 'direct') {
       const ok = directAccess(pid, d.id);
       if (!ok.ok) {
-        if (this.opts.backend() === 'direct') throw new Error(`Container ${d.name}: ${ok.reason}; set sidecar.files.backend to "auto" to use a helper container.`);
+        if (setting === 'direct') throw new Error(`Container ${d.name}: ${ok.reason}; set sidecar.files.backend to "auto" to use a helper container.`);
         if (!hit || hit.backend !== 'helper') this.opts.log?.(`Files of ${d.name}: ${ok.reason}; using a helper container.`);
         backend = 'helper';
       }
@@ -91,7 +95,7 @@ export class ContainerAccess {
         throw new Error(`Container ${d.name} shares the PID namespace of ${mode.slice('container:'.length)} (--pid=${mode}), so a helper container would see that container's files instead; open them as root (direct backend) or open ${mode.slice('container:'.length)} itself.`);
       }
     }
-    const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend };
+    const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend, setting };
     if (backend === 'direct') {
       c.rootfs = new RootFs(() => `/proc/${pid}/root`, () => {
         // The root fd is open: if the PID still has its start time, it is the container's root.
@@ -99,7 +103,7 @@ export class ContainerAccess {
           this.cache.delete(ref);
           throw new ContainerStoppedError(d.name, 'restarting');
         }
-      });
+      }, { name: d.name, maxReadBytes: this.opts.maxReadBytes });
     }
     this.cache.set(ref, c);
     return this.files(c);

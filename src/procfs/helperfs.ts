@@ -1,170 +1,101 @@
 // The second file backend, for when /proc/<pid>/root cannot be read here (a
 // non-root user in the docker group, a remote engine, Docker Desktop's VM).
 // A helper container shares the target's pid namespace and reaches the
-// target's root as /proc/1/root. Operations go over one long-lived exec
-// stream of the Engine API; paths are data (length-prefixed argv) for a fixed
-// script, never interpolated into shell code.
+// target's root as /proc/1/root. It holds one static program, the resolver
+// (native/resolver.c), imported as a one-file image named by its content
+// hash: no registry, no shell, nothing installed in the target.
 //
-// Confinement: the script runs under `chroot /proc/1/root`, so the kernel
-// resolves absolute links, `..` and chains against the TARGET's root, and
-// the race of a directory swapped for a link can only land inside it. The
-// busybox it runs is reached through /proc/<pid of the outer shell>/root, a
-// path that exists only in the shared pid namespace: nothing is installed in
-// the target, which may have no shell at all.
+// Confinement: the resolver resolves every path with openat2 and
+// RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS against an fd of /proc/1/root, so
+// the kernel keeps links and `..` inside the target's root and never follows
+// a /proc magic link (another process's root, cwd, fd, exe, or the helper's
+// own). Reads open only regular files on real file systems, checked on the
+// fd they then read. Operations go over exec streams of the Engine API as
+// length-prefixed frames: paths are data, never shell code.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Engine } from '../engine/engine';
-import { LABELS, launchSidecar, processOwner, removeSidecar } from '../engine/sidecars';
-import { ConfinedError, type ContainerFs, type EntryStat, type FileKind, MAX_LINKS, type WriteOptions } from './rootfs';
+import { LABELS, processOwner, removeSidecar, runningTarget, sidecarCreateOptions, TargetNotRunningError } from '../engine/sidecars';
+import { ConfinedError, type ContainerFs, DEFAULT_MAX_READ_BYTES, type EntryStat, type FileKind, MAX_LINKS, pseudoMessage, tooLargeMessage, type WriteOptions } from './rootfs';
 
-// A long-lived exec per helper serves every request, so each operation costs
-// a fork in the helper instead of a new exec in the engine. Requests come on
-// stdin as "<argc> <stdin length>", then per argument "<length>" and its
-// bytes; dd reads exact byte counts (the shell's read builtin never reads
-// ahead). Each reply is "<exit code> <stdout length> <stderr length>" and the
-// two outputs, staged in files so their lengths are known.
-const SERVER = String.raw`
-BB=/proc/$$/root/bin/busybox; export BB
-T=$(mktemp -d) || exit 1
-take() { if [ "$1" -gt 0 ]; then dd bs=65536 count="$1" iflag=count_bytes,fullblock 2>/dev/null; fi; }
-while read -r n inlen; do
-  set --
-  i=0
-  while [ "$i" -lt "$n" ]; do
-    read -r len
-    a=$(take "$len"; echo .)
-    set -- "$@" "${"$"}{a%.}"   # (the template writes the shell's own dollar-brace here)
-    i=$((i+1))
-  done
-  take "$inlen" > "$T/in"
-  # Not the last command: this shell must outlive chroot, whose busybox is reached through /proc/$$/root.
-  chroot /proc/1/root "$BB" sh -c "$0" ops "$@" < "$T/in" > "$T/out" 2> "$T/err"
-  rc=$?
-  echo "$rc $(stat -c %s "$T/out") $(stat -c %s "$T/err")"
-  cat "$T/out" "$T/err"
-done
-`;
-
-// Runs inside the chroot, as busybox sh. $1 is the operation, the rest data.
-// Failures print "E:<code>" on stderr and exit 1.
-const OPS = String.raw`
-b() { "$BB" "$@"; }
-fail() { echo "E:$1" >&2; exit 1; }
-exists() { [ -e "$1" ] || [ -L "$1" ]; }
-nolink() {
-  # Follow a final link ourselves (kernel-confined by the chroot), bounded like the kernel.
-  n=0
-  while [ -L "$P" ]; do
-    n=$((n+1)); [ $n -gt ${MAX_LINKS} ] && fail ELOOP
-    t=$(b readlink -- "$P")
-    case "$t" in /*) P=$t ;; *) P=$(b dirname -- "$P")/$t ;; esac
-  done
+function resolverBinary(): string {
+  // dist/resolver next to the bundle; from out/src/procfs (tests) it is three levels up.
+  for (const p of [path.join(__dirname, 'resolver'), path.join(__dirname, '../../../dist/resolver')]) {
+    if (fs.existsSync(p)) return p;
+  }
+  throw new Error('The files helper program (dist/resolver) is missing from this installation; reinstall the extension.');
 }
-op=$1; shift
-case "$op" in
-stat)
-  b stat -c '%f %s %Y %Z %u %g' -- "$1" || fail ENOENT
-  b stat -L -c '%f %s %Y %Z %u %g' -- "$1" 2>/dev/null || echo missing
-  ;;
-readdir)
-  cd -- "$1" 2>/dev/null || { [ -e "$1" ] && fail ENOTDIR; [ -L "$1" ] && fail ELOOP; fail ENOENT; }
-  # The shell's glob reads the directory without a stat; one stat run then
-  # lstats each name once. Unmatched patterns stay literal and fail quietly.
-  set -- * .[!.]* ..?*
-  b stat -c '%f/./%n' -- "$@" 2>/dev/null
-  # 126: too many names for one exec (ARG_MAX): let find batch them.
-  [ $? -ge 126 ] && b find . -mindepth 1 -maxdepth 1 -exec "$BB" stat -c '%f/%n' {} +
-  true
-  ;;
-targets)
-  # The types that links point to, for the links a listing found.
-  cd -- "$1" 2>/dev/null || fail ENOENT
-  shift
-  for n in "$@"; do b stat -L -c '%f' -- "$n" 2>/dev/null || echo 0; done
-  ;;
-read)
-  [ -d "$1" ] && fail EISDIR
-  [ -f "$1" ] || { [ -e "$1" ] && fail "ENOTREG $(b stat -L -c %F -- "$1")"; [ -L "$1" ] && b stat -L -- "$1" 2>&1 | b grep -qiE "loop|levels" && fail ELOOP; fail ENOENT; }
-  b cat -- "$1"
-  ;;
-write)
-  P=$1; nolink
-  D=$(b dirname -- "$P"); N=$(b basename -- "$P")
-  if [ -e "$P" ]; then
-    [ -d "$P" ] && fail EISDIR; [ -f "$P" ] || fail "ENOTREG $(b stat -L -c %F -- "$P")"; [ "$3" = 1 ] || fail EEXIST
-    own=$(b stat -c '%u:%g' -- "$P"); mode=$(b stat -c %a -- "$P")
-  else
-    [ "$2" = 1 ] || fail ENOENT; [ -d "$D" ] || fail ENOENT
-    own=$(b stat -L -c '%u:%g' -- "$D"); mode=644
-  fi
-  tmp="$D/.$(echo "$N" | b cut -c1-40).sidecar-$$-$RANDOM.tmp"
-  # noclobber: the temporary name is created, never followed.
-  set -C
-  b cat > "$tmp" || { b rm -f -- "$tmp"; fail EIO; }
-  set +C
-  b chown "$own" -- "$tmp" 2>/dev/null; b chmod "$mode" -- "$tmp"
-  b mv -f -T -- "$tmp" "$P" || { b rm -f -- "$tmp"; fail EIO; }
-  ;;
-mkdir)
-  exists "$1" && fail EEXIST
-  b mkdir -- "$1" || fail ENOENT
-  b chown "$(b stat -L -c '%u:%g' -- "$(b dirname -- "$1")")" -- "$1" 2>/dev/null
-  true
-  ;;
-delete)
-  exists "$1" || fail ENOENT
-  if [ -d "$1" ] && ! [ -L "$1" ]; then
-    if [ "$2" = 1 ]; then b rm -rf -- "$1"; else b rmdir -- "$1" 2>/dev/null || fail ENOTEMPTY; fi
-  else
-    b rm -f -- "$1"
-  fi
-  ;;
-rename|copy)
-  exists "$1" || fail ENOENT
-  if exists "$2"; then [ "$3" = 1 ] || fail EEXIST; b rm -rf -- "$2"; fi
-  if [ "$op" = rename ]; then b mv -f -T -- "$1" "$2"; else b cp -a -- "$1" "$2"; fi
-  ;;
-poll)
-  # One line per watched path: its lstat and, for a directory, a digest of the listing.
-  for p in "$@"; do
-    s=$(b stat -L -c '%Y %Z %s %i' -- "$p" 2>/dev/null || echo gone)
-    [ -d "$p" ] && s="$s $(b ls -a --full-time -- "$p" 2>/dev/null | b md5sum)"
-    echo "$s"
-  done
-  ;;
-esac
-`.replace('${MAX_LINKS}', String(MAX_LINKS));
 
-const MESSAGES: Record<string, (p: string) => string> = {
-  ENOENT: (p) => `${p} does not exist`,
-  EEXIST: (p) => `${p} already exists`,
-  EISDIR: (p) => `${p} is a directory`,
-  ENOTDIR: (p) => `${p} is not a directory`,
-  ENOTEMPTY: (p) => `${p} is a directory that is not empty`,
-  ELOOP: (p) => `${p}: more than ${MAX_LINKS} symbolic links while resolving the path (a link loop?)`,
-};
+/** A ustar archive holding one executable file, for the Engine's image import. */
+function oneFileTar(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  const field = (off: number, len: number, v: string) => h.write(v, off, len, 'ascii');
+  field(0, 100, name);
+  field(100, 8, '0000755\0');
+  field(108, 8, '0000000\0');
+  field(116, 8, '0000000\0');
+  field(124, 12, data.length.toString(8).padStart(11, '0') + '\0');
+  field(136, 12, Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0');
+  field(148, 8, '        ');
+  field(156, 1, '0');
+  field(257, 6, 'ustar\0');
+  field(263, 2, '00');
+  let sum = 0;
+  for (const b of h) sum += b;
+  field(148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+  const pad = Buffer.alloc((512 - (data.length % 512)) % 512);
+  return Buffer.concat([h, data, pad, Buffer.alloc(1024)]);
+}
 
-/** Maps what the script or a busybox applet said to an errno-like code. */
-function toError(p: string, stderr: string): ConfinedError {
-  const m = /E:([A-Z]+)/.exec(stderr);
-  let code = m?.[1];
-  if (!code) {
-    if (/loop|Too many levels/i.test(stderr)) code = 'ELOOP';
-    else if (/No such file/i.test(stderr)) code = 'ENOENT';
-    else if (/Not a directory/i.test(stderr)) code = 'ENOTDIR';
-    else if (/Is a directory/i.test(stderr)) code = 'EISDIR';
-    else if (/exists/i.test(stderr)) code = 'EEXIST';
-    else if (/not empty/i.test(stderr)) code = 'ENOTEMPTY';
-    else if (/Permission denied|Operation not permitted|Read-only/i.test(stderr)) code = 'EACCES';
-    else code = 'EIO';
+/** The helper image, imported on first use and tagged with the resolver's hash so every version has its own. */
+export async function ensureHelperImage(engine: Engine): Promise<string> {
+  const bin = fs.readFileSync(resolverBinary());
+  const tag = crypto.createHash('sha256').update(bin).digest('hex').slice(0, 16);
+  const image = `container-sidecar/files-helper:${tag}`;
+  try {
+    await engine.call((d) => d.getImage(image).inspect());
+    return image;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode !== 404) throw e;
   }
-  if (code === 'ENOTREG') {
-    const what = /E:ENOTREG (.*)/.exec(stderr)?.[1] ?? '';
-    const kind = /fifo/i.test(what) ? 'a FIFO' : /character/.test(what) ? 'a character device' : /block/.test(what) ? 'a block device' : /socket/.test(what) ? 'a socket' : 'a special file';
-    return new ConfinedError(code, p, `${p} is not a regular file (${kind}); only regular files can be read or written`);
-  }
-  const msg = MESSAGES[code]?.(p) ?? `${p}: ${stderr.trim().split('\n').pop() || code}`;
-  return new ConfinedError(code, p, msg);
+  const tar = new PassThrough();
+  tar.end(oneFileTar('resolver', bin));
+  await engine.call(async (d) => {
+    const stream = await d.importImage(tar as unknown as string, { repo: 'container-sidecar/files-helper', tag });
+    await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
+      const bad = out?.find((x) => x.error);
+      if (err || bad) reject(err ?? new Error(`Importing the files helper image failed: ${bad!.error}`));
+      else resolve();
+    }));
+  });
+  return image;
+}
+
+const KINDS: Record<string, string> = { fifo: 'a FIFO', 'character-device': 'a character device', 'block-device': 'a block device', socket: 'a socket' };
+
+/** Turns the resolver's "CODE detail" into the same errors the direct backend gives. */
+function toError(p: string, reply: string, container: string, maxBytes: number): ConfinedError {
+  const sp = reply.indexOf(' ');
+  const code = sp < 0 ? reply : reply.slice(0, sp);
+  const detail = sp < 0 ? '' : reply.slice(sp + 1).trim();
+  const messages: Record<string, () => string> = {
+    ENOENT: () => `${p} does not exist`,
+    EEXIST: () => `${p} already exists`,
+    EISDIR: () => `${p} is a directory`,
+    ENOTDIR: () => `${p} is not a directory`,
+    ENOTEMPTY: () => `${p} is a directory that is not empty`,
+    ELOOP: () => `${p}: more than ${MAX_LINKS} symbolic links while resolving the path (a link loop?), or a /proc link into another process, which is never followed`,
+    ENOTREG: () => `${p} is not a regular file (${KINDS[detail] ?? 'a special file'}); only regular files can be read or written`,
+    EPSEUDO: () => pseudoMessage(p, detail, container),
+    EFBIG: () => tooLargeMessage(p, Number(detail), maxBytes),
+    EXDEV: () => `${p}: source and destination are on different mounts of container ${container}; copy and delete instead`,
+    EACCES: () => `${p}: permission denied in container ${container} (${detail})`,
+    EPERM: () => `${p} is the container's root directory`,
+  };
+  return new ConfinedError(code === 'EPSEUDO' ? 'Unavailable' : code, p, messages[code]?.() ?? `${p}: ${detail || code}`);
 }
 
 function parseStat(line: string): Omit<EntryStat, 'isLink'> & { rawType: number } {
@@ -172,13 +103,10 @@ function parseStat(line: string): Omit<EntryStat, 'isLink'> & { rawType: number 
   const mode = parseInt(f, 16);
   const t = mode & 0o170000;
   const kind: FileKind = t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
-  return { kind, rawType: t, size: Number(s), mtimeMs: Number(y) * 1000, ctimeMs: Number(z) * 1000, mode, uid: Number(u), gid: Number(g) };
+  return { kind, rawType: t, size: Number(s), mtimeMs: Number(y), ctimeMs: Number(z), mode, uid: Number(u), gid: Number(g) };
 }
 
-function kindOf(mode: number): FileKind | 'link' {
-  const t = mode & 0o170000;
-  return t === 0o120000 ? 'link' : t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
-}
+const KIND: Record<string, FileKind> = { f: 'file', d: 'dir', o: 'other', m: 'missing' };
 
 const EMPTY: Omit<EntryStat, 'kind' | 'isLink'> = { size: 0, mtimeMs: 0, ctimeMs: 0, mode: 0, uid: 0, gid: 0 };
 
@@ -188,24 +116,32 @@ interface Helper {
   lastUsed: number;
   /** Watchers polling through it keep it alive. */
   holds: number;
+  /** Requests under way: the idle sweep never removes a helper in the middle of one. */
+  inflight: number;
+  sessions: Session[];
 }
 
 export interface HelperPoolOptions {
-  image: () => string;
-  /** Shows a long step (pulling the image, starting the helper) to the user; the UI layer passes a notification. */
+  /** Shows a long step (importing the image, starting the helper) to the user; the UI layer passes a notification. */
   progress?: <T>(title: string, task: (report: (msg: string) => void) => Promise<T>) => Promise<T>;
   log?: (msg: string) => void;
   /** A helper unused this long is removed. */
   idleMs?: number;
+  /** Reads of larger files are refused (sidecar.files.maxFileSizeMB). */
+  maxReadBytes?: () => number;
+  /** A request whose reply makes no progress this long fails, naming the file. */
+  stallMs?: number;
 }
+
+/** Exec streams per helper: a long read on one does not hold up a stat on another. */
+const MAX_SESSIONS = 4;
 
 /** One helper container per target, shared by every caller, removed when unused. */
 export class HelperPool {
   private readonly helpers = new Map<string, Helper>();
-  private readonly sessions = new Map<string, Promise<Session>>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly engine: () => Engine, private readonly opts: HelperPoolOptions) {
+  constructor(private readonly engine: () => Engine, readonly opts: HelperPoolOptions = {}) {
     this.timer = setInterval(() => void this.sweep(), Math.min(opts.idleMs ?? 60_000, 10_000));
     this.timer.unref();
   }
@@ -214,17 +150,22 @@ export class HelperPool {
     return new HelperFs(this, targetId, name, onProgress);
   }
 
-  /** The helper container id for a target, started on first use. */
-  async helperFor(targetId: string, onProgress?: (m: string) => void): Promise<string> {
+  private helper(targetId: string, onProgress?: (m: string) => void): Helper {
     let h = this.helpers.get(targetId);
     if (!h) {
       const ready = this.start(targetId, onProgress);
-      h = { id: '', ready, lastUsed: Date.now(), holds: 0 };
-      this.helpers.set(targetId, h);
-      ready.then((id) => (h!.id = id), () => this.helpers.delete(targetId));
+      const made: Helper = { id: '', ready, lastUsed: Date.now(), holds: 0, inflight: 0, sessions: [] };
+      this.helpers.set(targetId, made);
+      ready.then((id) => (made.id = id), () => this.helpers.get(targetId) === made && this.helpers.delete(targetId));
+      h = made;
     }
     h.lastUsed = Date.now();
-    return h.ready;
+    return h;
+  }
+
+  /** The helper container id for a target, started on first use. */
+  helperFor(targetId: string, onProgress?: (m: string) => void): Promise<string> {
+    return this.helper(targetId, onProgress).ready;
   }
 
   private async start(targetId: string, onProgress?: (m: string) => void): Promise<string> {
@@ -234,33 +175,52 @@ export class HelperPool {
       filters: { label: [`${LABELS.role}=files`, `${LABELS.target}=${targetId}`, `${LABELS.owner}=${processOwner}`], status: ['running'] },
     }));
     if (existing[0]) return existing[0].Id;
-    const image = this.opts.image();
-    this.opts.log?.(`Starting a files helper (${image}) for container ${targetId.slice(0, 12)}`);
-    const launch = (report?: (m: string) => void) => launchSidecar(engine, {
-      target: targetId,
-      role: 'files',
-      image,
-      cmd: ['sleep', '2147483647'],
-      // Reading /proc/1/root of a target that runs as another user needs ptrace rights.
-      capAdd: ['SYS_PTRACE'],
-      share: { pid: true, net: false, ipc: false },
-    }, { onProgress: (m) => { report?.(m); onProgress?.(m); }, setting: 'sidecar.files.helperImage' });
+    const launch = async (report?: (m: string) => void): Promise<string> => {
+      const target = await runningTarget(engine, targetId);
+      const image = await ensureHelperImage(engine);
+      report?.(`Starting the files helper for ${target.name}`);
+      onProgress?.(`Starting the files helper for ${target.name}`);
+      this.opts.log?.(`Starting a files helper (${image}) for container ${target.name}`);
+      const create = sidecarCreateOptions({
+        target: targetId,
+        role: 'files',
+        image,
+        cmd: ['/resolver', 'sleep'],
+        name: `${target.name}-files-${crypto.randomBytes(3).toString('hex')}`,
+        share: { pid: true, net: false, ipc: false },
+      }, target, processOwner);
+      create.Env = [];
+      // Only what the resolver needs: SYS_PTRACE to open /proc/1/root of a target
+      // running as any user; DAC_OVERRIDE to read and write files of any owner;
+      // FOWNER to set modes and times on them; CHOWN to give a rewritten or new
+      // file its owner. No network, nothing writable of its own.
+      create.HostConfig = { ...create.HostConfig, CapDrop: ['ALL'], CapAdd: ['SYS_PTRACE', 'DAC_OVERRIDE', 'FOWNER', 'CHOWN'], ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: ['no-new-privileges'] };
+      const c = await engine.call((d) => d.createContainer(create));
+      try {
+        await engine.call(() => c.start());
+      } catch (e) {
+        await removeSidecar(engine, c.id).catch(() => undefined);
+        const msg = (e as { json?: { message?: string } }).json?.message ?? String(e);
+        if (/is not running|cannot join|no such container/i.test(msg)) throw new TargetNotRunningError(`Container ${target.name} stopped before the files helper could join it (${msg}).`);
+        throw new Error(`The files helper for ${target.name} did not start: ${msg}`, { cause: e });
+      }
+      return c.id;
+    };
     const progress = this.opts.progress;
-    const { id } = progress ? await progress(`Starting a files helper container (${image})`, (report) => launch(report)) : await launch();
-    return id;
+    return progress ? progress('Starting a files helper container', (report) => launch(report)) : launch();
   }
 
-  /** Drops a helper that failed (gone with its target, removed by someone), and its session. */
+  /** Drops a helper that failed (gone with its target, removed by someone), and its sessions. */
   forget(targetId: string): void {
     const h = this.helpers.get(targetId);
     this.helpers.delete(targetId);
-    if (h?.id) {
-      const session = this.sessions.get(h.id);
-      this.sessions.delete(h.id);
-      void session?.then((x) => x.close(), () => undefined);
-      // Gone already when its target restarted; removing makes sure.
-      void removeSidecar(this.engine(), h.id).catch(() => undefined);
-    }
+    if (h) this.close(h);
+  }
+
+  private close(h: Helper): void {
+    for (const s of h.sessions.splice(0)) s.close();
+    // Gone already when its target restarted; removing makes sure.
+    if (h.id) void removeSidecar(this.engine(), h.id).catch(() => undefined);
   }
 
   hold(targetId: string): () => void {
@@ -282,12 +242,10 @@ export class HelperPool {
   async sweep(force = false): Promise<void> {
     const idle = this.opts.idleMs ?? 60_000;
     for (const [target, h] of [...this.helpers]) {
-      if (!force && (h.holds > 0 || Date.now() - h.lastUsed < idle)) continue;
+      if (!force && (h.holds > 0 || h.inflight > 0 || Date.now() - h.lastUsed < idle)) continue;
       this.helpers.delete(target);
       const id = await h.ready.catch(() => '');
-      const session = this.sessions.get(id);
-      this.sessions.delete(id);
-      void session?.then((x) => x.close(), () => undefined);
+      for (const s of h.sessions.splice(0)) s.close();
       if (id) {
         this.opts.log?.(`Removing the unused files helper ${id.slice(0, 12)}`);
         await removeSidecar(this.engine(), id).catch((e) => this.opts.log?.(`Could not remove files helper ${id.slice(0, 12)}: ${String(e)}`));
@@ -300,138 +258,193 @@ export class HelperPool {
     await this.sweep(true);
   }
 
-  /** Runs one operation in the target's helper. */
-  async run(targetId: string, argv: string[], stdin?: Uint8Array, onProgress?: (m: string) => void): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  /** A free session of the helper, or a new one; when all are busy, the least loaded. */
+  private async session(h: Helper, id: string): Promise<Session> {
+    h.sessions = h.sessions.filter((s) => !s.closed);
+    const free = h.sessions.find((s) => s.pending === 0);
+    if (free) return free;
+    if (h.sessions.length >= MAX_SESSIONS) return h.sessions.reduce((a, b) => (b.pending < a.pending ? b : a));
+    const s = new Session(this.engine().docker, id, this.opts.stallMs ?? 60_000);
+    h.sessions.push(s);
+    return s;
+  }
+
+  /** Runs one operation in the target's helper. `what` names the file for messages. */
+  async run(targetId: string, what: string, argv: string[], payload?: Uint8Array, onProgress?: (m: string) => void): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
-      const id = await this.helperFor(targetId, onProgress);
+      const h = this.helper(targetId, onProgress);
+      h.inflight++;
       try {
-        let session = this.sessions.get(id);
-        const current = await session?.catch(() => undefined);
-        if (!session || !current || current.closed) {
-          session = Session.open(this.engine().docker, id);
-          this.sessions.set(id, session);
-          session.catch(() => this.sessions.delete(id));
-        }
-        const s = await session;
-        try {
-          return await s.request(argv, stdin);
-        } catch (e) {
-          // The session ended under us (helper gone): retry once with a new one.
-          if (!s.closed || attempt > 0) throw e;
-          this.sessions.delete(id);
-          this.forget(targetId);
-          continue;
-        }
+        const id = await h.ready;
+        const s = await this.session(h, id);
+        return await s.request(what, argv, payload);
       } catch (e) {
         // The helper went away (target restarted, someone removed it): start another once.
         const status = (e as { statusCode?: number }).statusCode;
-        if (attempt === 0 && (status === 404 || status === 409)) {
-          this.forget(targetId);
+        if (attempt === 0 && (e instanceof HelperGoneError || status === 404 || status === 409)) {
+          if (this.helpers.get(targetId) === h) this.forget(targetId);
           continue;
         }
         throw e;
+      } finally {
+        h.inflight--;
+        h.lastUsed = Date.now();
       }
     }
   }
 }
 
-interface Reply {
-  code: number;
-  stdout: Buffer;
-  stderr: string;
+export interface Reply {
+  /** "CODE detail" when the operation failed. */
+  error?: string;
+  data: Buffer;
 }
 
-/** The long-lived exec in one helper: requests go one at a time, in order. */
+class HelperGoneError extends Error {}
+
+/** One exec stream of the resolver in a helper: requests go one at a time, in order. */
 class Session {
+  private stream: NodeJS.ReadWriteStream & { destroy?: () => void } | undefined;
+  private readonly opened: Promise<void>;
   private buf: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private current: { resolve: (r: Reply) => void; reject: (e: Error) => void; what: string; parts: Buffer[]; out?: Buffer; off: number } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
-  private idle: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  pending = 0;
   closed = false;
 
-  private constructor(private readonly stream: NodeJS.ReadWriteStream, private readonly alive: () => Promise<boolean>) {}
-
-  static async open(docker: Docker, id: string): Promise<Session> {
-    const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', SERVER, OPS], AttachStdin: true, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: true });
-    const s = new Session(stream, () => docker.getContainer(id).inspect().then((i) => i.State.Running, () => false));
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.on('data', (b: Buffer) => s.onData(b));
-    err.resume(); // the server itself says nothing on stderr; replies carry the operations' stderr
-    docker.modem.demuxStream(stream, out, err);
-    const end = () => s.fail(new Error('the files helper session ended'));
-    stream.on('end', end);
-    stream.on('close', end);
-    stream.on('error', (e: Error) => s.fail(e));
-    return s;
+  constructor(private readonly docker: Docker, private readonly id: string, private readonly stallMs: number) {
+    this.opened = this.open();
+    this.opened.catch((e: Error) => this.fail(e));
   }
 
-  request(argv: string[], stdin?: Uint8Array): Promise<Reply> {
-    const run = () => new Promise<Reply>((resolve, reject) => {
-      if (this.closed) return reject(new Error('the files helper session ended'));
-      this.waiting.push({ resolve, reject });
-      this.armIdle();
-      const input = stdin ? Buffer.from(stdin) : Buffer.alloc(0);
-      const parts: Buffer[] = [Buffer.from(`${argv.length} ${input.length}\n`)];
-      for (const a of argv) {
-        const b = Buffer.from(a);
-        parts.push(Buffer.from(`${b.length}\n`), b);
-      }
-      parts.push(input);
-      this.stream.write(Buffer.concat(parts));
-    });
-    const p = this.chain.then(run, run);
+  private async open(): Promise<void> {
+    const exec = await this.docker.getContainer(this.id).exec({ Cmd: ['/resolver', 'serve'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: true }) as NodeJS.ReadWriteStream & { destroy: () => void };
+    this.stream = stream;
+    if (this.closed) return stream.destroy();
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (b: Buffer) => this.onData(b));
+    err.resume();
+    this.docker.modem.demuxStream(stream, out, err);
+    const end = () => this.fail(new HelperGoneError('the files helper session ended'));
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', (e: Error) => this.fail(e));
+  }
+
+  request(what: string, argv: string[], payload?: Uint8Array): Promise<Reply> {
+    this.pending++;
+    const run = async () => {
+      await this.opened;
+      return new Promise<Reply>((resolve, reject) => {
+        if (this.closed || !this.stream) return reject(new HelperGoneError('the files helper session ended'));
+        this.current = { resolve, reject, what, parts: [], off: 0 };
+        this.arm();
+        const u32 = (n: number) => {
+          const b = Buffer.alloc(4);
+          b.writeUInt32LE(n);
+          return b;
+        };
+        const parts: Buffer[] = [u32(argv.length)];
+        for (const a of argv) {
+          const b = Buffer.from(a);
+          parts.push(u32(b.length), b);
+        }
+        const data = payload ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) : Buffer.alloc(0);
+        parts.push(u32(data.length));
+        this.stream.write(Buffer.concat(parts));
+        if (data.length) this.stream.write(data);
+      });
+    };
+    const p = this.chain.then(run, run).finally(() => this.pending--);
     this.chain = p.catch(() => undefined);
     return p;
   }
 
   /**
-   * A helper killed with its target (a restart kills its pid namespace) may
-   * leave the stream open: a request that hears nothing for a while ends the
-   * session, and the caller starts a new helper.
+   * A reply that makes no progress for stallMs fails with the file's name, and
+   * this session ends with it: the helper's other sessions go on. A helper
+   * killed with its target may leave the stream open; this ends that too.
    */
-  private armIdle(): void {
-    if (this.idle) clearTimeout(this.idle);
-    this.idle = this.waiting.length ? setTimeout(() => {
-      // Quiet can also be a long operation: only a helper that is gone ends the session.
-      void this.alive().then((alive) => {
-        if (alive) return this.armIdle();
-        this.fail(new Error('the files helper stopped (its target restarted or stopped)'));
-        this.stream.end();
-      });
-    }, Session.IDLE_MS) : undefined;
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = this.current ? setTimeout(() => {
+      const what = this.current?.what ?? 'a file';
+      this.fail(new Error(`The files helper gave no answer for ${Math.round(this.stallMs / 1000)} s while working on ${what}; try again, or check that the container is running.`));
+    }, this.stallMs) : undefined;
   }
 
-  static IDLE_MS = 3000;
-
   private onData(b: Buffer): void {
-    this.armIdle();
     this.buf = this.buf.length ? Buffer.concat([this.buf, b]) : b;
-    for (;;) {
-      const nl = this.buf.indexOf(10);
-      if (nl < 0) return;
-      const [code, outLen, errLen] = this.buf.subarray(0, nl).toString().split(' ').map(Number);
-      const total = nl + 1 + outLen + errLen;
-      if (this.buf.length < total) return;
-      const stdout = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + outLen));
-      const stderr = this.buf.subarray(nl + 1 + outLen, total).toString();
-      this.buf = this.buf.subarray(total);
-      this.waiting.shift()?.resolve({ code, stdout, stderr });
-      this.armIdle();
+    let at = 0;
+    while (this.current && this.buf.length - at >= 5) {
+      const type = String.fromCharCode(this.buf[at]);
+      const n = this.buf.readUInt32LE(at + 1);
+      const cur = this.current;
+      if (type === 'D' || type === 'E') {
+        if (this.buf.length - at < 5 + n) break;
+        const body = this.buf.subarray(at + 5, at + 5 + n);
+        at += 5 + n;
+        if (type === 'E') {
+          this.done({ error: body.toString(), data: Buffer.alloc(0) });
+        } else if (cur.out) {
+          // A read: copy straight into the buffer sized by its 'S' frame.
+          if (cur.off + n > cur.out.length) {
+            const grown = Buffer.alloc(Math.max(cur.out.length * 2, cur.off + n));
+            cur.out.copy(grown, 0, 0, cur.off);
+            cur.out = grown;
+          }
+          body.copy(cur.out, cur.off);
+          cur.off += n;
+        } else {
+          cur.parts.push(Buffer.from(body));
+        }
+        continue;
+      }
+      at += 5;
+      if (type === 'S') {
+        cur.out = Buffer.alloc(n);
+      } else if (type === 'Z') {
+        // A hole: the buffer is zero-filled already.
+        if (!cur.out || cur.off + n > cur.out.length) {
+          const grown = Buffer.alloc(Math.max(cur.out?.length ?? 0, cur.off + n));
+          cur.out?.copy(grown, 0, 0, cur.off);
+          cur.out = grown;
+        }
+        cur.off += n;
+      } else if (type === 'K') {
+        this.done({ data: cur.out ? cur.out.subarray(0, cur.off) : Buffer.concat(cur.parts) });
+      } else {
+        this.fail(new Error(`the files helper sent a frame of unknown type ${JSON.stringify(type)}`));
+        return;
+      }
     }
+    this.buf = at ? this.buf.subarray(at) : this.buf;
+    if (this.current) this.arm();
+  }
+
+  private done(r: Reply): void {
+    const cur = this.current;
+    this.current = undefined;
+    this.arm();
+    cur?.resolve(r);
   }
 
   private fail(e: Error): void {
-    if (this.idle) clearTimeout(this.idle);
+    if (this.timer) clearTimeout(this.timer);
     if (this.closed) return;
     this.closed = true;
-    for (const w of this.waiting.splice(0)) w.reject(e);
+    const cur = this.current;
+    this.current = undefined;
+    cur?.reject(e);
+    // destroy, not end: a helper killed with its target can leave a half-open socket that holds the event loop.
+    this.stream?.destroy?.();
   }
 
   close(): void {
-    this.fail(new Error('the files helper session was closed'));
-    this.stream.end();
+    this.fail(new HelperGoneError('the files helper session was closed'));
   }
 }
 
@@ -444,14 +457,18 @@ export class HelperFs implements ContainerFs {
     private readonly onProgress?: (m: string) => void,
   ) {}
 
-  private async op(p: string, argv: string[], stdin?: Uint8Array): Promise<Buffer> {
+  private get maxRead(): number {
+    return this.pool.opts.maxReadBytes?.() ?? DEFAULT_MAX_READ_BYTES;
+  }
+
+  private async op(p: string, argv: string[], payload?: Uint8Array): Promise<Buffer> {
     for (const a of argv) {
-      // The script reads arguments from argv, but a NUL cannot be passed at all.
+      // A NUL cannot be part of a name.
       if (a.includes('\0')) throw new ConfinedError('EINVAL', p, `${p}: a path cannot contain a NUL character`);
     }
-    const r = await this.pool.run(this.targetId, argv, stdin, this.onProgress);
-    if (r.code !== 0) throw toError(p, r.stderr);
-    return r.stdout;
+    const r = await this.pool.run(this.targetId, `${p} in container ${this.name}`, argv, payload, this.onProgress);
+    if (r.error !== undefined) throw toError(p, r.error, this.name, this.maxRead);
+    return r.data;
   }
 
   async stat(p: string): Promise<EntryStat> {
@@ -463,28 +480,21 @@ export class HelperFs implements ContainerFs {
   }
 
   async readdir(p: string): Promise<[string, EntryStat][]> {
+    const b = await this.op(p, ['readdir', p]);
     const out: [string, EntryStat][] = [];
-    const links: number[] = [];
-    for (const line of (await this.op(p, ['readdir', p])).toString().split('\n')) {
-      const slash = line.indexOf('/');
-      if (slash < 0 || !line.startsWith('./', slash + 1)) continue;
-      const t = kindOf(parseInt(line.slice(0, slash), 16));
-      if (t === 'link') links.push(out.length);
-      out.push([line.slice(slash + 3), { ...EMPTY, kind: t === 'link' ? 'missing' : t, isLink: t === 'link' }]);
-    }
-    if (links.length) {
-      // A second exec only when there are links, to learn what they point to (confined by the chroot).
-      const types = (await this.op(p, ['targets', p, ...links.map((i) => `./${out[i][0]}`)])).toString().split('\n');
-      links.forEach((i, k) => {
-        const t = kindOf(parseInt(types[k] ?? '0', 16));
-        out[i][1] = { ...EMPTY, kind: t === 'link' || types[k] === '0' ? 'missing' : t, isLink: true };
-      });
+    for (let at = 0; at + 6 <= b.length;) {
+      const k = String.fromCharCode(b[at]);
+      const t = String.fromCharCode(b[at + 1]);
+      const n = b.readUInt32LE(at + 2);
+      const name = b.subarray(at + 6, at + 6 + n).toString();
+      at += 6 + n;
+      out.push([name, k === 'l' ? { ...EMPTY, kind: KIND[t] ?? 'missing', isLink: true } : { ...EMPTY, kind: KIND[k] ?? 'other', isLink: false }]);
     }
     return out;
   }
 
   async readFile(p: string): Promise<Uint8Array> {
-    return this.op(p, ['read', p]);
+    return this.op(p, ['read', p, String(this.maxRead)]);
   }
 
   async writeFile(p: string, data: Uint8Array, opts: WriteOptions): Promise<void> {
@@ -510,7 +520,7 @@ export class HelperFs implements ContainerFs {
     await this.op(from, ['copy', from, to, opts.overwrite ? '1' : '0']);
   }
 
-  /** One change signature per path, for the polling watcher: one exec for all of them. */
+  /** One change signature per path, for the polling watcher: one request for all of them. */
   async poll(paths: string[]): Promise<string[]> {
     if (!paths.length) return [];
     return (await this.op(paths[0], ['poll', ...paths])).toString().split('\n').slice(0, paths.length);

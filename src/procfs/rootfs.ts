@@ -36,6 +36,23 @@ export interface WriteOptions {
   overwrite: boolean;
 }
 
+/** Reads larger than this are refused with a sentence (sidecar.files.maxFileSizeMB), so a huge file cannot fill memory. */
+export const DEFAULT_MAX_READ_BYTES = 2 * 1024 ** 3;
+
+/** statfs magic numbers of file systems whose files answer for whoever reads them. */
+const PSEUDO_FS: Record<number, string> = {
+  0x9fa0: 'procfs', 0x62656572: 'sysfs', 0x64626720: 'debugfs', 0x74726163: 'tracefs',
+  0x73636673: 'securityfs', 0x27e0eb: 'cgroupfs', 0x63677270: 'cgroupfs', 0xcafe4a11: 'bpffs',
+};
+
+export function pseudoMessage(p: string, fsType: string, container: string): string {
+  return `${p} is on ${fsType}, a pseudo file system that answers for whoever reads it: read from here it would show this reader's namespaces, not those of container ${container}. Run a command inside the container to see its value.`;
+}
+
+export function tooLargeMessage(p: string, size: number, max: number): string {
+  return `${p} is ${(size / 1024 ** 2).toFixed(1)} MiB, more than the ${(max / 1024 ** 2).toFixed(0)} MiB that sidecar.files.maxFileSizeMB allows to open; raise that setting to open it.`;
+}
+
 /** A file operation error with an errno-like code and the path inside the container. */
 export class ConfinedError extends Error {
   constructor(
@@ -193,7 +210,11 @@ export class RootFs implements ContainerFs {
    * longer belongs to the container (it exited and the PID was reused), so a
    * root opened in that window is never used.
    */
-  constructor(private readonly rootPath: () => string, private readonly verify?: () => void) {}
+  constructor(
+    private readonly rootPath: () => string,
+    private readonly verify?: () => void,
+    private readonly opts: { name?: string; maxReadBytes?: () => number } = {},
+  ) {}
 
   private openRoot(): number {
     const root = fs.openSync(this.rootPath(), C.O_RDONLY | C.O_DIRECTORY);
@@ -353,10 +374,20 @@ export class RootFs implements ContainerFs {
     }
   }
 
+  /** Refuses pseudo files (checked on the open fd) and files above the size limit. */
+  private checkReadable(fd: number, shown: string): void {
+    const type = PSEUDO_FS[Number(fs.statfsSync(fdPath(fd)).type)];
+    if (type) throw new ConfinedError('Unavailable', shown, pseudoMessage(shown, type, this.opts.name ?? 'this container'));
+    const max = this.opts.maxReadBytes?.() ?? DEFAULT_MAX_READ_BYTES;
+    const size = fs.fstatSync(fd).size;
+    if (size > max) throw new ConfinedError('EFBIG', shown, tooLargeMessage(shown, size, max));
+  }
+
   async readFile(p: string): Promise<Uint8Array> {
     return this.withAsync(p, async (w) => {
       const fd = this.openRegular(w);
       try {
+        this.checkReadable(fd, w.shown);
         return await readAll(fd);
       } finally {
         fs.closeSync(fd);

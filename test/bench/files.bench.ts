@@ -9,7 +9,7 @@ import { Engine } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
 import { ContainerAccess } from '../../src/procfs/containerFiles';
 import { HelperPool } from '../../src/procfs/helperfs';
-import { execIn, IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { execIn, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { exec, type Report, sideBySide } from './util';
 
 export const ids = ['files.readdir.10k.vs-ls', 'files.readdir.10k.vs-exec', 'files.readfile.100mb', 'files.readfile.100mb.vs-node', 'files.helper.readdir.10k.vs-exec'];
@@ -22,8 +22,8 @@ export async function run(report: Report): Promise<void> {
   const docker = testDocker();
   const engine = new Engine(resolveEndpoint(undefined));
   const c = await runContainer(docker, { name: uniqueName('bench-files'), cmd: ['sh', '-c', SETUP] });
-  const direct = new ContainerAccess(() => engine, { backend: () => 'direct', helperImage: () => IMAGES.busybox });
-  const pool = new HelperPool(() => engine, { image: () => IMAGES.busybox });
+  const direct = new ContainerAccess(() => engine, { backend: () => 'direct' });
+  const pool = new HelperPool(() => engine);
   try {
     for (let i = 0; i < 300; i++) {
       if ((await execIn(docker, c.id, ['test', '-e', '/ready'])).exitCode === 0) break;

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { Engine, NoSuchContainerError } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
 import { ContainerAccess, ContainerStoppedError } from '../../src/procfs/containerFiles';
-import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
 describe('container files: backend per call', () => {
   const docker = testDocker();
   const engine = new Engine(resolveEndpoint(undefined));
   const ids: string[] = [];
-  const direct = new ContainerAccess(() => engine, { backend: () => 'direct', helperImage: () => IMAGES.busybox });
-  const helper = new ContainerAccess(() => engine, { backend: () => 'helper', helperImage: () => IMAGES.busybox });
+  const direct = new ContainerAccess(() => engine, { backend: () => 'direct' });
+  const helper = new ContainerAccess(() => engine, { backend: () => 'helper' });
   after(async () => {
     await helper.dispose();
     await direct.dispose();
@@ -55,20 +55,39 @@ describe('container files: backend per call', () => {
     assert.equal((await helper.get(web.id)).backend, 'helper');
   });
 
-  it('a helper image that cannot be pulled gives a message naming the image and the setting', async () => {
-    // A registry on a closed loopback port: the pull fails at once, without leaving the machine.
-    const bad = new ContainerAccess(() => engine, { backend: () => 'helper', helperImage: () => '127.0.0.1:9/cs-no-such/helper:1' });
-    const c = await runContainer(docker, { name: uniqueName('cf-pull') });
+  it('a changed sidecar.files.backend takes effect at the next operation on an opened container', async () => {
+    let setting: 'direct' | 'helper' = 'direct';
+    const switching = new ContainerAccess(() => engine, { backend: () => setting });
+    const c = await runContainer(docker, { name: uniqueName('cf-switch') });
     ids.push(c.id);
     try {
-      const f = await bad.get(c.id);
-      await assert.rejects(f.fs.stat('/'), (e: Error) => {
-        assert.match(e.message, /127\.0\.0\.1:9\/cs-no-such\/helper:1/);
-        assert.match(e.message, /sidecar\.files\.helperImage/);
-        return true;
-      });
+      assert.equal((await switching.get(c.id)).backend, 'direct');
+      setting = 'helper';
+      const f = await switching.get(c.id);
+      assert.equal(f.backend, 'helper');
+      assert.equal((await f.fs.stat('/')).kind, 'dir');
+      setting = 'direct';
+      assert.equal((await switching.get(c.id)).backend, 'direct');
     } finally {
-      await bad.dispose();
+      await switching.dispose();
+    }
+  });
+  it('a file above sidecar.files.maxFileSizeMB is refused on both backends with its name, size and the setting', async () => {
+    const c = await runContainer(docker, { name: uniqueName('cf-big') });
+    ids.push(c.id);
+    for (const backend of ['direct', 'helper'] as const) {
+      const small = new ContainerAccess(() => engine, { backend: () => backend, maxReadBytes: () => 1024 ** 2 });
+      try {
+        const f = (await small.get(c.id)).fs;
+        await f.writeFile('/big', Buffer.alloc(3 * 1024 ** 2), { create: true, overwrite: true });
+        await assert.rejects(f.readFile('/big'), (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'EFBIG');
+          assert.match(e.message, /\/big is 3\.0 MiB, more than the 1 MiB that sidecar\.files\.maxFileSizeMB allows/);
+          return true;
+        });
+      } finally {
+        await small.dispose();
+      }
     }
   });
 });

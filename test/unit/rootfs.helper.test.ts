@@ -4,11 +4,10 @@ import { after } from 'node:test';
 import { Engine } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
 import { HelperPool } from '../../src/procfs/helperfs';
-import { IMAGES } from '../helpers/docker';
 import { hostileSuite } from './rootfsSuite';
 
 const engine = new Engine(resolveEndpoint(undefined));
-const pool = new HelperPool(() => engine, { image: () => IMAGES.busybox });
+const pool = new HelperPool(() => engine);
 after(() => pool.dispose());
 
 hostileSuite('helper container backend', async (c) => ({

@@ -57,12 +57,38 @@ done
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
+async function rejectsAny(p: Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(p, (e: Error) => !(e instanceof assert.AssertionError), `${what} must be refused`);
+}
+
 async function rejectsWith(p: Promise<unknown>, code: string, re?: RegExp): Promise<void> {
   await assert.rejects(p, (e: Error & { code?: string }) => {
     assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
     if (re) assert.match(e.message, re);
     return true;
   });
+}
+
+/** Either the container's own content or a refusal (ELOOP for a /proc magic link); never anything else. */
+async function insideOrRefused(p: Promise<Uint8Array>, inside: string): Promise<void> {
+  try {
+    assert.equal(text(await p), inside);
+  } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
+    assert.ok(['ELOOP', 'ENOENT'].includes((e as { code?: string }).code ?? ''), String(e));
+    assert.doesNotMatch(String(e), new RegExp(HOST_SECRET));
+  }
+}
+
+/** Never the host's secret: content from the container, or an error. */
+async function neverHost(p: Promise<Uint8Array>, what: string): Promise<void> {
+  try {
+    const got = text(await p);
+    assert.ok(!got.includes(HOST_SECRET), `${what} read the host's file`);
+  } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
+    assert.ok(!String(e).includes(HOST_SECRET), String(e));
+  }
 }
 
 export function hostileSuite(label: string, makeBackend: (c: Docker.ContainerInspectInfo) => Promise<BackendUnderTest>): void {
@@ -128,13 +154,11 @@ export function hostileSuite(label: string, makeBackend: (c: Docker.ContainerIns
     it('links to /proc/self/root and /proc/1/root stay inside the container', async () => {
       // The host's procfs answers "no such process" for a reader outside the
       // container's pid namespace; a reader inside it sees its own, confined root.
-      try {
-        assert.equal(text(await cfs.readFile(`/app/selfroot${hostDir}/secret`)), 'container-copy\n');
-      } catch (e) {
-        assert.equal((e as { code?: string }).code, 'ENOENT', String(e));
-      }
-      assert.equal(text(await cfs.readFile(`/app/pid1root${hostDir}/secret`)), 'container-copy\n');
-      assert.equal(text(await cfs.readFile('/app/pid1root/app/sub/hello.txt')), 'hello\n');
+      await insideOrRefused(cfs.readFile(`/app/selfroot${hostDir}/secret`), 'container-copy\n');
+      // The direct backend resolves the link's text (`/`) inside the container;
+      // the helper refuses to follow a /proc magic link at all. Either is safe.
+      await insideOrRefused(cfs.readFile(`/app/pid1root${hostDir}/secret`), 'container-copy\n');
+      await insideOrRefused(cfs.readFile('/app/pid1root/app/sub/hello.txt'), 'hello\n');
     });
 
     it('a dangling link is listed as a link to nothing; directories list their entries', async () => {
@@ -202,6 +226,115 @@ export function hostileSuite(label: string, makeBackend: (c: Docker.ContainerIns
       await cfs.delete('/app/hostdir', { recursive: true });
       assertHostUntouched();
       await rejectsWith(cfs.delete('/', { recursive: true }), 'EPERM');
+    });
+
+    it('a privileged peer with a host mount in the same pid namespace is never reached through /proc/<pid>/root, cwd or fd', async () => {
+      // The peer may ptrace and holds the host directory; the target links to its /proc entries.
+      const peer = await runContainer(docker, {
+        name: uniqueName('cs-peer'),
+        cmd: ['sh', '-c', 'cd /hostmnt && exec 3</hostmnt/secret && exec sleep 2147481'],
+        hostConfig: { PidMode: `container:${container.id}`, CapAdd: ['SYS_PTRACE'], Binds: [`${hostDir}:/hostmnt`] },
+      });
+      try {
+        let pid = '';
+        for (let i = 0; i < 100 && !pid; i++) {
+          pid = (await execIn(docker, container.id, ['sh', '-c', 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sleep ] && grep -q 2147481 $p/cmdline && echo ${p#/proc/}; done'])).stdout.trim();
+          if (!pid) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.match(pid, /^\d+$/, 'the peer runs in the target\'s pid namespace');
+        await execIn(docker, container.id, ['sh', '-c', `ln -sfn /proc/${pid}/root /app/peerroot; ln -sfn /proc/${pid}/cwd /app/peercwd; ln -sfn /proc/${pid}/fd/3 /app/peerfd`]);
+        for (const p of ['/app/peerroot/hostmnt/secret', '/app/peercwd/secret', '/app/peerfd', `/proc/${pid}/root/hostmnt/secret`, `/proc/${pid}/cwd/secret`, `/proc/${pid}/fd/3`]) {
+          await neverHost(cfs.readFile(p), p);
+        }
+        const names = await cfs.readdir('/app/peercwd').catch(() => []);
+        assert.ok(!names.some(([n]) => n === 'secret'), 'the host directory is not listed');
+        for (const p of ['/app/peerroot/hostmnt/new', '/app/peercwd/new', '/app/peercwd/target', '/app/peerfd', `/proc/${pid}/cwd/target`]) {
+          await cfs.writeFile(p, Buffer.from('written'), { create: true, overwrite: true }).catch(() => undefined);
+          await cfs.mkdir(`${p}-dir`).catch(() => undefined);
+        }
+        await cfs.delete('/app/peercwd/secret', { recursive: false }).catch(() => undefined);
+        await cfs.rename('/app/peercwd/target', '/app/peercwd/moved', { overwrite: true }).catch(() => undefined);
+        assertHostUntouched();
+      } finally {
+        await removeQuietly(docker, [peer]);
+      }
+    });
+
+    it("no process's own root is reachable, the files helper's included", async () => {
+      await cfs.stat('/');
+      // Whatever runs in the target's pid namespace (the helper, if this backend has one).
+      const pids = (await execIn(docker, container.id, ['sh', '-c', 'for p in /proc/[0-9]*; do echo ${p#/proc/}; done'])).stdout.split('\n').filter(Boolean);
+      for (const pid of pids) {
+        await neverHost(cfs.readFile(`/proc/${pid}/root${hostDir}/secret`), `/proc/${pid}/root`);
+        await rejectsAny(cfs.readFile(`/proc/${pid}/root/resolver`), `the helper's own program through /proc/${pid}/root`);
+      }
+    });
+
+    it('a file swapped with a device or a FIFO is never read as one, in 100 tries each', async () => {
+      const swap = `mkdir -p /swap && echo regular > /swap/reg && mknod /swap/zero c 1 5 && mkfifo /swap/fifo && cp /swap/reg /swap/f
+        while [ ! -e /swap/stop ]; do mv /swap/f /swap/r2; mv /swap/$1 /swap/f; mv /swap/f /swap/$1; mv /swap/r2 /swap/f; done`;
+      for (const kind of ['zero', 'fifo']) {
+        await execIn(docker, container.id, ['sh', '-c', 'rm -rf /swap']);
+        const ex = await docker.getContainer(container.id).exec({ Cmd: ['sh', '-c', swap, 'sh', kind] });
+        await ex.start({ Detach: true });
+        try {
+          let ok = 0;
+          for (let i = 0; i < 100; i++) {
+            try {
+              assert.equal(text(await cfs.readFile('/swap/f')), 'regular\n');
+              ok++;
+            } catch (e) {
+              if (e instanceof assert.AssertionError) throw e;
+              assert.ok(['ENOTREG', 'ENOENT'].includes((e as { code?: string }).code ?? ''), String(e));
+            }
+          }
+          // The backend still answers after the race.
+          assert.equal(text(await cfs.readFile('/app/sub/hello.txt')), 'hello\n');
+          assert.ok(ok >= 0);
+        } finally {
+          await execIn(docker, container.id, ['touch', '/swap/stop']);
+        }
+      }
+    });
+
+    it('a 1 GiB sparse file reads whole while a stat of another file is answered', async () => {
+      await execIn(docker, container.id, ['sh', '-c', 'dd if=/dev/zero of=/big bs=1 count=0 seek=1073741824 2>/dev/null; echo tail >> /big']);
+      try {
+        const read = cfs.readFile('/big');
+        const st = await cfs.stat('/app/sub/hello.txt');
+        assert.equal(st.size, 6);
+        const b = await read;
+        assert.equal(b.length, 1024 ** 3 + 5);
+        assert.equal(b[0], 0);
+        assert.equal(text(b.subarray(b.length - 5)), 'tail\n');
+      } finally {
+        await execIn(docker, container.id, ['rm', '-f', '/big']);
+      }
+    });
+
+    it('names with newlines and other odd bytes list, read and write as they are', async () => {
+      const names = ['a\nb', '\nlead', 'tab\there', 'back\\slash', ' space ', '-dash', 'q\'"', 'ünï'];
+      await execIn(docker, container.id, ['mkdir', '-p', '/names']);
+      for (const n of names) await cfs.writeFile(`/names/${n}`, Buffer.from(n), { create: true, overwrite: false });
+      assert.deepEqual((await cfs.readdir('/names')).map(([n]) => n).sort(), [...names].sort());
+      for (const n of names) assert.equal(text(await cfs.readFile(`/names/${n}`)), n);
+      const inside = await execIn(docker, container.id, ['cat', '/names/a\nb']);
+      assert.equal(inside.stdout, 'a\nb');
+    });
+
+    it("/proc and /sys files are unavailable, never the reader's values shown as the container's", async () => {
+      const containerHost = (await execIn(docker, container.id, ['hostname'])).stdout.trim();
+      assert.notEqual(containerHost, os.hostname());
+      for (const p of ['/proc/sys/kernel/hostname', '/proc/1/status', '/sys/kernel/uevent_seqnum']) {
+        await assert.rejects(cfs.readFile(p), (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'Unavailable', e.message);
+          assert.match(e.message, new RegExp(`${p} is on (procfs|sysfs), a pseudo file system`));
+          assert.ok(!e.message.includes(os.hostname()));
+          return true;
+        });
+      }
+      // Listing stays possible: only the values are refused.
+      assert.ok((await cfs.readdir('/proc/sys/kernel')).some(([n]) => n === 'hostname'));
     });
 
     it('a directory swapped with a host symlink in a tight loop never redirects 1000 reads and writes', async () => {
