@@ -18,10 +18,11 @@ const { codeServerBin, startCodeServer, freePort } = await import('./lib/codeser
 const { engine, images } = await standUp({ codeServer: true, browser: false });
 
 const { createScene, demoUrl, prepareProfile, removeScene, SCENE } = await import('./lib/demo.mjs');
-log(`creating the demo scene: ${SCENE.map((s) => `demo-${s.name}`).join(', ')}`);
-createScene({ images });
+// The profile first: the scene mounts a folder of its workspace (demo-node's /app).
 const demo = prepareProfile({ images, vsix: path.join(root, 'container-sidecar.vsix'), codeServerBin });
 const { workspace, userDataDir, extensionsDir } = demo;
+log(`creating the demo scene: ${SCENE.map((s) => `demo-${s.name}`).join(', ')}`);
+createScene({ images, workspace });
 
 let port = portArg >= 0 ? Number(argv[portArg + 1]) : 8420;
 if (portArg < 0) {

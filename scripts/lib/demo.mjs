@@ -16,7 +16,8 @@ export const DEMO_PROJECT = 'container-sidecar-demo';
  * The scene, started in this order. To add a service, add an entry:
  * `name` (prefixed with "demo-"), `image` (a key of IMAGES in images.mjs),
  * `run` (docker run flags), `cmd`, and `about` for the README and the log.
- * `{other}` in `run` or `cmd` stands for the full name of the entry `other`.
+ * `{other}` in `run` or `cmd` stands for the full name of the entry `other`,
+ * `{workspace}` for the demo's workspace folder (see prepareProfile).
  * No published ports and no bridge network: a service listens on its own loopback.
  */
 export const SCENE = [
@@ -40,7 +41,18 @@ export const SCENE = [
     run: ['--pid', 'container:{web}', '--network', 'container:{web}'],
     cmd: ['sleep', '1000000'],
   },
+  {
+    name: 'node',
+    about: "Debian's nodejs running /app/app.js, bind mounted from the workspace's node-app folder",
+    image: 'node',
+    // The mount lets "Attach Debugger Container" in the editor of node-app/app.js find this container.
+    run: ['--network', 'none', '--mount', 'type=bind,source={workspace}/node-app,target=/app,readonly'],
+    cmd: ['/usr/bin/node', '/app/app.js'],
+  },
 ];
+
+/** The Node.js service's source, copied into the workspace so it can be opened and debugged there. */
+const NODE_APP = path.join(root, 'test/fixtures/node-target/app.js');
 
 /** Where the demo keeps its workspace and VS Code profile: outside the clone. */
 export function defaultDemoDir() {
@@ -67,9 +79,13 @@ export function removeScene({ prefix = 'demo-' } = {}) {
  * are added to every container (tests add theirs so a run cleans up after itself).
  * Returns the containers' names in SCENE order.
  */
-export function createScene({ images, prefix = 'demo-', project = DEMO_PROJECT, labels = {} }) {
+export function createScene({ images, workspace, prefix = 'demo-', project = DEMO_PROJECT, labels = {} }) {
   removeScene({ prefix });
-  const full = (s) => s.replace(/\{([\w-]+)\}/g, (_, n) => `${prefix}${n}`);
+  const full = (s) => s.replace(/\{([\w-]+)\}/g, (_, n) => {
+    if (n !== 'workspace') return `${prefix}${n}`;
+    if (!workspace) throw new Error('createScene needs the workspace folder (from prepareProfile) for {workspace}');
+    return workspace;
+  });
   const names = [];
   for (const s of SCENE) {
     const image = images[s.image];
@@ -137,7 +153,9 @@ export function prepareProfile({ dir = defaultDemoDir(), images, vsix, codeServe
     // Local images only: the demo must work where no registry can be reached.
     'sidecar.debugger.profiles': [{ name: 'Shell (busybox)', image: images.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
   }, null, 2));
-  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n');
+  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n');
+  fs.mkdirSync(path.join(workspace, 'node-app'), { recursive: true });
+  fs.copyFileSync(NODE_APP, path.join(workspace, 'node-app', 'app.js'));
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
   fs.mkdirSync(extensionsDir, { recursive: true });

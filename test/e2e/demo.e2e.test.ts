@@ -16,7 +16,7 @@ import { projectRoot, testOutput } from '../helpers/paths';
 
 interface DemoLib {
   SCENE: { name: string }[];
-  createScene(o: { images: Record<string, string>; prefix: string; project: string; labels: Record<string, string> }): string[];
+  createScene(o: { images: Record<string, string>; workspace: string; prefix: string; project: string; labels: Record<string, string> }): string[];
   removeScene(o: { prefix: string }): void;
   prepareProfile(o: { dir: string; images: Record<string, string>; vsix: string; codeServerBin: string }): { workspace: string; userDataDir: string; extensionsDir: string };
   demoUrl(base: string, workspace: string): string;
@@ -35,9 +35,9 @@ let stopServer = () => {};
 before(async () => {
   demo = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/demo.mjs')).href)) as DemoLib;
   const lib = await codeServerLib();
-  names = demo.createScene({ images: IMAGES, prefix, project, labels: { [TEST_LABEL]: 'demo' } });
   const profile = demo.prepareProfile({ dir, images: IMAGES, vsix: path.join(projectRoot, 'container-sidecar.vsix'), codeServerBin: lib.codeServerBin });
   workspace = profile.workspace;
+  names = demo.createScene({ images: IMAGES, workspace, prefix, project, labels: { [TEST_LABEL]: 'demo' } });
   fs.mkdirSync(testOutput, { recursive: true });
   const server = await lib.startCodeServer({ ...profile, logFile: path.join(testOutput, 'code-server-demo.log') });
   stopServer = () => server.stop();

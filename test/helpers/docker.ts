@@ -7,6 +7,7 @@ export const IMAGES = {
   busybox: process.env.SIDECAR_IMAGE_BUSYBOX ?? 'container-sidecar-test/busybox:1',
   target: process.env.SIDECAR_IMAGE_TARGET ?? 'container-sidecar-test/target:1',
   gdb: process.env.SIDECAR_IMAGE_GDB ?? 'container-sidecar-test/gdb:1',
+  node: process.env.SIDECAR_IMAGE_NODE ?? 'container-sidecar-test/node:1',
 };
 
 export const TEST_LABEL = 'io.container-sidecar.test';
