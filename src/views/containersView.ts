@@ -45,12 +45,13 @@ export class ContainerItem extends vscode.TreeItem {
   }
 
   /** Updates in place; returns true when something visible changed. */
-  update(c: ContainerModel & { pid?: number; exitCode?: number; finishedAt?: Date; startedAt?: Date; error?: string }): boolean {
+  update(c: ContainerModel & { pid?: number; exitCode?: number; finishedAt?: Date; startedAt?: Date; error?: string }, now = Date.now()): boolean {
     const before = `${this.description}|${this.contextValue}|${this.label}`;
     this.container = c;
     this.label = c.name;
     const role = c.labels['io.container-sidecar.role'];
-    this.description = this.asSidecar && role ? `${role} · ${describeStatus(c)}` : `${describeStatus(c)} · ${c.image} · ${c.shortId}`;
+    const status = describeStatus(c, now);
+    this.description = this.asSidecar && role ? `${role} · ${status}` : `${status} · ${c.image} · ${c.shortId}`;
     const [icon, color] = STATE_ICONS[c.state] ?? STATE_ICONS.dead;
     this.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
     const flags = c.labels['io.container-sidecar.managed'] === 'true' ? '.managed' : '';
@@ -218,6 +219,9 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     for (const id of c.updated) {
       const item = this.items.get(id);
       const e = this.model.containers.get(id);
+      // Its group counts it ("1/2 running"), even while the group was never expanded.
+      const g = e?.model.composeProject && this.grouping() ? this.groups.get(e.model.composeProject) : undefined;
+      if (g) fire.add(g);
       if (!item || !e) continue;
       const wasLive = isLive(item.container.state);
       item.update({ ...e.model, ...e.detail, status: e.model.status });
@@ -238,15 +242,27 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
       this.changed.fire(undefined);
       return;
     }
-    for (const n of fire) this.changed.fire(n);
+    for (const n of fire) {
+      // A group's "1/2 running" follows its members without a reload of the root.
+      if (n instanceof GroupItem) this.describeGroup(n);
+      this.changed.fire(n);
+    }
   }
 
-  /** Recomputes status descriptions ("Up 3 minutes") and fires only for items whose text changed. */
-  tick(): number {
+  private describeGroup(g: GroupItem): void {
+    const members = [...this.model.containers.values()].filter((e) => e.model.composeProject === g.project);
+    g.description = `${members.filter((e) => e.model.state === 'running').length}/${members.length} running`;
+  }
+
+  /**
+   * Recomputes status descriptions ("Up 3 minutes") and fires only for items
+   * whose text changed. `now` is the clock the texts are computed against.
+   */
+  tick(now = Date.now()): number {
     let n = 0;
     for (const [id, item] of this.items) {
       const e = this.model.containers.get(id);
-      if (e && item.update({ ...e.model, ...e.detail, status: e.model.status })) {
+      if (e && item.update({ ...e.model, ...e.detail, status: e.model.status }, now)) {
         this.changed.fire(item);
         n++;
       }
@@ -294,8 +310,7 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     const groups = projects.map((p) => {
       let g = this.groups.get(p);
       if (!g) this.groups.set(p, (g = new GroupItem(p)));
-      const members = entries.filter((e) => e.model.composeProject === p);
-      g.description = `${members.filter((e) => e.model.state === 'running').length}/${members.length} running`;
+      this.describeGroup(g);
       return g;
     });
     return [...groups, ...entries.filter((e) => !e.model.composeProject).map((e) => this.itemOf(e, undefined))];

@@ -67,6 +67,7 @@ export class ExplorerModel extends EventEmitter {
   private pending = new Map<string, ContainerEvent>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private again: Promise<void> | undefined;
   private readonly debounceMs: number;
   private disposed = false;
 
@@ -120,8 +121,16 @@ export class ExplorerModel extends EventEmitter {
 
   /** Full reload: list, inspect the running ones, read their namespaces. */
   refresh(): Promise<void> {
-    // Coalesce: callers during a refresh get that refresh.
-    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    if (this.refreshing) {
+      // One in flight may have listed before the caller's change (a container
+      // just started): run once more after it, shared by everyone who asks meanwhile.
+      this.again ??= this.refreshing.then(() => {
+        this.again = undefined;
+        return this.refresh();
+      });
+      return this.again;
+    }
+    this.refreshing = this.doRefresh().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
@@ -166,7 +175,8 @@ export class ExplorerModel extends EventEmitter {
    * engine's status text of stopped containers ("Exited (0) 5 minutes ago") fresh.
    */
   async poll(): Promise<void> {
-    if (this.refreshing || !this.status.ok) return void (await this.refresh());
+    if (this.refreshing) return void (await this.refreshing);
+    if (!this.status.ok) return void (await this.refresh());
     let list: ContainerModel[];
     try {
       list = await this.engine.listContainers();

@@ -42,13 +42,14 @@ export const containersViewTests: HostTest[] = [
       const stopped = await runContainer(docker, { name: uniqueName('it-stopped'), cmd: ['true'] });
       await stopped.wait();
       try {
-        const items = await rootItems(await api());
-        const find = async (c: typeof running) => items.find((i) => i.container.id === c.id);
-        const r = await find(running);
-        const s = await find(stopped);
+        const a = await api();
+        // Events may have shown them only as created so far: wait for the states they reached.
+        const [r, s] = (await eventually(async () => {
+          const items = await rootItems(a);
+          const both = [running, stopped].map((c) => items.find((i) => i.container.id === c.id));
+          return both[0]?.contextValue === 'running' && both[1]?.contextValue === 'exited' ? both : undefined;
+        }, 'both containers in the tree, one running and one exited'))!;
         assert.ok(r && s, 'both containers are in the tree');
-        assert.equal(r.contextValue, 'running');
-        assert.equal(s.contextValue, 'exited');
         assert.equal((r.iconPath as vscode.ThemeIcon).id, 'vm-running');
         assert.equal((s.iconPath as vscode.ThemeIcon).id, 'vm-outline');
         assert.match(String(r.description), new RegExp(running.id.slice(0, 12)));

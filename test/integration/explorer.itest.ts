@@ -62,6 +62,13 @@ async function setUp(): Promise<void> {
   made.push(web);
   dbg = await runContainer(docker, { name: names.dbg, hostConfig: { PidMode: `container:${web.id}`, NetworkMode: `container:${web.id}` }, labels: { 'io.container-sidecar.target': web.id, 'io.container-sidecar.role': 'debugger' } });
   made.push(dbg);
+  // Started is not yet serving: wait until sh has forked httpd and become `sleep`,
+  // the two processes the tests below count.
+  await eventually(async () => {
+    const top = (await web.top()) as { Processes?: string[][] };
+    const cmds = (top.Processes ?? []).map((p) => p[p.length - 1]);
+    return cmds.includes('sleep 3600') && cmds.some((c) => c.startsWith('httpd')) && cmds.length === 2;
+  }, 'web to run httpd and sleep');
   const a = await api();
   await a.containers.refresh();
 }
@@ -198,7 +205,11 @@ const tests: HostTest[] = [
       const a = await api();
       const c = await runContainer(docker, { name: uniqueName('it-live') });
       made.push(c);
-      const item = (await eventually(() => containerItem(a, c.id), 'the new container to appear without a refresh'))!;
+      // The create event may show it before its start: wait for the state we stop from.
+      const item = (await eventually(async () => {
+        const i = await containerItem(a, c.id);
+        return i?.contextValue === 'running' ? i : undefined;
+      }, 'the new container to appear running without a refresh'))!;
       await children(a, item); // expanded, as a user would have it
       const fired: (Item | undefined)[] = [];
       const sub = a.containers.onDidChangeTreeData((e) => fired.push(e as Item | undefined));
@@ -261,9 +272,11 @@ const tests: HostTest[] = [
       const project = uniqueName('itproj');
       const c = await runContainer(docker, { name: uniqueName('it-composed'), labels: { 'com.docker.compose.project': project } });
       made.push(c);
+      // The group can first appear on the create event ("0/1 running"); the
+      // start then updates the same item without a reload of the root.
       const group = (await eventually(async () => (await children(a)).find((r) => label(r) === project), 'the project group'))!;
       assert.equal(group.container, undefined);
-      assert.equal(group.description, '1/1 running');
+      await eventually(() => group.description === '1/1 running', `the group to count its started member (it says ${String(group.description)})`);
       assert.deepEqual((await children(a, group)).map((i) => i.container?.id), [c.id]);
       assert.ok(!(await children(a)).some((r) => r.container?.id === c.id), 'not also at the top level');
       const cfg = vscode.workspace.getConfiguration('sidecar');
@@ -283,14 +296,19 @@ const tests: HostTest[] = [
       const a = await api();
       const c = await runContainer(docker, { name: uniqueName('it-fresh') });
       made.push(c);
-      const item = (await eventually(() => containerItem(a, c.id), 'the new container'))!;
-      await new Promise((r) => setTimeout(r, 2500));
+      const item = (await eventually(async () => {
+        const i = await containerItem(a, c.id);
+        return i?.contextValue === 'running' ? i : undefined;
+      }, 'the new container, running'))!;
       // The view may be visible (an earlier test revealed an item), so a load
       // could refresh the text before our tick; make it stale to be sure.
       item.description = 'stale';
       const fired: (Item | undefined)[] = [];
       const sub = a.containers.onDidChangeTreeData((e) => fired.push(e as Item | undefined));
-      a.containers.tick();
+      // A clock a few seconds ahead instead of a sleep; both ticks use it, so
+      // the second cannot cross a second's boundary.
+      const now = Date.now() + 3000;
+      a.containers.tick(now);
       sub.dispose();
       assert.match(String(item.description), /^Up \d+ seconds · /);
       assert.ok(fired.includes(item), 'the item itself is fired');
@@ -299,7 +317,7 @@ const tests: HostTest[] = [
       // A second tick right away changes nothing, so fires nothing for this item.
       const again: (Item | undefined)[] = [];
       const sub2 = a.containers.onDidChangeTreeData((e) => again.push(e as Item | undefined));
-      a.containers.tick();
+      a.containers.tick(now);
       sub2.dispose();
       assert.ok(!again.includes(item));
     },
