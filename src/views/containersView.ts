@@ -97,13 +97,14 @@ export class NamespaceItem extends vscode.TreeItem {
     this.id = `ns:${containerId}:${nsType}`;
     const shared = sharing.host || sharing.with.length > 0;
     const whom = [...(sharing.host ? ['host'] : []), ...sharing.with.map(names)];
-    const inode = sharing.inode !== undefined ? String(sharing.inode) : 'inode unknown';
+    const inode = sharing.inode !== undefined ? `inode ${sharing.inode}` : 'inode unknown';
     // Docker leaves most containers in the host's user, time (and on cgroup v1, cgroup) namespaces:
     // naming them all would bury the sharing that matters, so the host's count only.
     const text = sharing.host
       ? `shared with host${sharing.with.length ? ` and ${sharing.with.length} container${sharing.with.length === 1 ? '' : 's'}` : ''}`
       : shared ? `shared with ${whom.join(', ')}` : 'private';
-    this.description = `${inode} · ${text}`;
+    // What a person came for leads; a narrow side bar cuts the tail, where the inode is.
+    this.description = `${text} · ${inode}`;
     this.contextValue = shared ? 'namespace.shared' : 'namespace';
     // Shared with other containers is what a person debugging looks for; the host's namespaces get their own icon.
     this.iconPath = new vscode.ThemeIcon(sharing.host ? 'home' : sharing.with.length ? 'link' : 'symbol-namespace', shared ? new vscode.ThemeColor('charts.orange') : undefined);
