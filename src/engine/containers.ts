@@ -4,6 +4,17 @@ import type Docker from 'dockerode';
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
+/** The engine's HEALTHCHECK verdict; absent when the container has no health check. */
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface ContainerHealth {
+  status: HealthStatus;
+  /** Failed probes in a row (inspect only; the list's text does not carry it). */
+  failingStreak?: number;
+  /** The most recent probe (inspect only). */
+  lastProbe?: { exitCode: number; output: string; end?: Date };
+}
+
 export interface ContainerModel {
   id: string;
   shortId: string;
@@ -17,6 +28,7 @@ export interface ContainerModel {
   composeProject?: string;
   ports: string[];
   command: string;
+  health?: ContainerHealth;
 }
 
 export interface ContainerDetail extends ContainerModel {
@@ -42,6 +54,30 @@ function formatPort(p: Docker.Port): string {
   return p.PublicPort ? `${p.IP ?? ''}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`;
 }
 
+/** The list API has health only in its status text: "Up 5 minutes (healthy)", "(health: starting)". */
+export function healthFromStatusText(status: string | undefined): ContainerHealth | undefined {
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status ?? '');
+  if (!m) return undefined;
+  return { status: m[1] === 'health: starting' ? 'starting' : (m[1] as HealthStatus) };
+}
+
+interface RawHealth {
+  Status?: string;
+  FailingStreak?: number;
+  Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[];
+}
+
+/** State.Health of inspect; "none" (a check disabled in the image) counts as no check. */
+export function healthFromInspect(h: RawHealth | undefined): ContainerHealth | undefined {
+  if (!h || !['starting', 'healthy', 'unhealthy'].includes(h.Status ?? '')) return undefined;
+  const last = h.Log?.[h.Log.length - 1];
+  return {
+    status: h.Status as HealthStatus,
+    failingStreak: h.FailingStreak ?? 0,
+    lastProbe: last && { exitCode: last.ExitCode ?? -1, output: last.Output ?? '', end: engineDate(last.End) },
+  };
+}
+
 export function toContainerModel(c: Docker.ContainerInfo): ContainerModel {
   const labels = c.Labels ?? {};
   return {
@@ -56,6 +92,7 @@ export function toContainerModel(c: Docker.ContainerInfo): ContainerModel {
     composeProject: labels['com.docker.compose.project'],
     ports: (c.Ports ?? []).map(formatPort),
     command: c.Command,
+    health: healthFromStatusText(c.Status),
   };
 }
 
@@ -83,6 +120,7 @@ export function toContainerDetail(i: Docker.ContainerInspectInfo): ContainerDeta
     composeProject: labels['com.docker.compose.project'],
     ports: Object.keys(i.NetworkSettings?.Ports ?? {}),
     command: [...(i.Config?.Entrypoint ? ([] as string[]).concat(i.Config.Entrypoint) : []), ...(i.Config?.Cmd ?? [])].join(' '),
+    health: healthFromInspect((st as { Health?: RawHealth }).Health),
     pid: st.Pid > 0 ? st.Pid : undefined,
     exitCode: state === 'exited' || state === 'dead' ? st.ExitCode : undefined,
     startedAt: engineDate(st.StartedAt),

@@ -3,7 +3,7 @@
 // and reused between refreshes, so an event fires a change for the affected
 // items only and expanded nodes stay expanded.
 import * as vscode from 'vscode';
-import type { ContainerModel, ContainerState } from '../engine/containers';
+import type { ContainerHealth, ContainerModel, ContainerState, HealthStatus } from '../engine/containers';
 import type { SidecarContext } from '../context';
 import { NS_DESCRIPTIONS, NS_TYPES, type NsSharing, type NsType } from '../procfs/namespaces';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
@@ -20,6 +20,26 @@ const STATE_ICONS: Record<ContainerState, [string, string]> = {
   exited: ['vm-outline', 'disabledForeground'],
   dead: ['error', 'errorForeground'],
 };
+
+/** A running container's colour says what its HEALTHCHECK says; the description says it in words. */
+const HEALTH_COLORS: Record<HealthStatus, string> = {
+  healthy: 'testing.iconPassed',
+  starting: 'charts.yellow',
+  unhealthy: 'errorForeground',
+};
+
+/** The tooltip's health lines: the verdict, the failing streak and what the last probe printed. */
+export function healthRows(h: ContainerHealth): [string, string][] {
+  const streak = h.failingStreak ? `, ${h.failingStreak} failed probe${h.failingStreak === 1 ? '' : 's'} in a row` : '';
+  const rows: [string, string][] = [['Health', `${h.status}${streak}`]];
+  if (h.lastProbe) {
+    const out = h.lastProbe.output.replace(/\s+/g, ' ').trim();
+    const shown = out.length > 200 ? `${out.slice(0, 199)}…` : out;
+    const when = h.lastProbe.end ? ` at ${h.lastProbe.end.toLocaleTimeString()}` : '';
+    rows.push(['Last probe', `exit code ${h.lastProbe.exitCode}${when}${shown ? `: ${shown}` : ' (no output)'}`]);
+  }
+  return rows;
+}
 
 const isLive = (s: ContainerState) => s === 'running' || s === 'paused' || s === 'restarting';
 
@@ -53,7 +73,8 @@ export class ContainerItem extends vscode.TreeItem {
     const status = describeStatus(c, now);
     this.description = this.asSidecar && role ? `${role} · ${status}` : `${status} · ${c.image} · ${c.shortId}`;
     const [icon, color] = STATE_ICONS[c.state] ?? STATE_ICONS.dead;
-    this.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(color));
+    const health = c.state === 'running' ? c.health : undefined;
+    this.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(health ? HEALTH_COLORS[health.status] : color));
     const flags = c.labels['io.container-sidecar.managed'] === 'true' ? '.managed' : '';
     this.contextValue = this.asSidecar ? `sidecar.${c.state}${flags}` : `${c.state}${flags}`;
     const md = new vscode.MarkdownString(undefined, true);
@@ -66,6 +87,7 @@ export class ContainerItem extends vscode.TreeItem {
       ['Created', c.created.toLocaleString()],
       ['Command', c.command],
     ];
+    if (health) rows.push(...healthRows(health));
     if (c.exitCode !== undefined) rows.push(['Exit code', String(c.exitCode)]);
     if (c.finishedAt && !isLive(c.state)) rows.push(['Stopped at', c.finishedAt.toLocaleString()]);
     if (c.error) rows.push(['Error', c.error]);

@@ -188,7 +188,8 @@ export class ExplorerModel extends EventEmitter {
     for (const m of list) {
       seen.add(m.id);
       const e = this.containers.get(m.id);
-      if (!e || e.model.state !== m.state) this.onEvent({ action: 'start', rawAction: 'poll', id: m.id, time: Date.now(), attributes: {} });
+      // A health change counts too: its event may have been missed like any other.
+      if (!e || e.model.state !== m.state || e.model.health?.status !== m.health?.status) this.onEvent({ action: 'start', rawAction: 'poll', id: m.id, time: Date.now(), attributes: {} });
       else if (!e.detail && e.model.status !== m.status) {
         e.model = { ...e.model, status: m.status };
         textOnly.push(m.id);
@@ -315,6 +316,12 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
+/** Docker's own words for health, so the text reads like `docker ps`. */
+function healthSuffix(h: ContainerModel['health']): string {
+  if (!h) return '';
+  return h.status === 'starting' ? ' (health: starting)' : ` (${h.status})`;
+}
+
 /**
  * The status text, computed from the inspect times so it can be kept fresh
  * locally (no engine call per tick). Falls back to the engine's own text.
@@ -322,7 +329,7 @@ export function humanDuration(ms: number): string {
 export function describeStatus(c: ContainerModel & Partial<ContainerDetail>, now = Date.now()): string {
   switch (c.state) {
     case 'running':
-      return c.startedAt ? `Up ${humanDuration(now - c.startedAt.getTime())}` : c.status;
+      return c.startedAt ? `Up ${humanDuration(now - c.startedAt.getTime())}${healthSuffix(c.health)}` : c.status;
     case 'paused':
       return c.startedAt ? `Up ${humanDuration(now - c.startedAt.getTime())} (Paused)` : c.status;
     case 'exited':

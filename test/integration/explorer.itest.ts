@@ -12,7 +12,7 @@ import type Docker from 'dockerode';
 import type { SidecarApi } from '../../src/extension';
 import { actionError, ExecTerminal, findShell, LogsTerminal } from '../../src/commands/containers';
 import { eventually, type HostTest } from '../helpers/hostRunner';
-import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { IMAGES, removeQuietly, runContainer, TEST_LABEL, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
 
 type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string }; containerId?: string; process?: { hostPid: number; nsPid: number; command: string } };
@@ -323,6 +323,59 @@ const tests: HostTest[] = [
       a.containers.tick(now);
       sub2.dispose();
       assert.ok(!again.includes(item));
+    },
+  },
+  {
+    name: 'health: healthy, unhealthy and starting from the engine\'s HEALTHCHECK, in the description, icon colour and tooltip',
+    async fn() {
+      await setUp();
+      const a = await api();
+      const SECOND = 1_000_000_000; // the API counts in nanoseconds
+      const withCheck = async (prefix: string, Healthcheck: Docker.HealthConfig) => {
+        const c = await docker.createContainer({
+          name: uniqueName(prefix), Image: IMAGES.busybox, Cmd: ['sleep', '3600'], Healthcheck,
+          Labels: { [TEST_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' },
+        });
+        made.push(c);
+        await c.start();
+        return c;
+      };
+      const ok = await withCheck('it-healthy', { Test: ['CMD', 'true'], Interval: SECOND, Retries: 1 });
+      const bad = await withCheck('it-unhealthy', { Test: ['CMD-SHELL', 'echo probe says no; exit 3'], Interval: SECOND, Retries: 2 });
+      // The first probe runs after one interval: an hour keeps this one starting.
+      const waiting = await withCheck('it-starting', { Test: ['CMD', 'true'], Interval: 3600 * SECOND, Retries: 1 });
+      try {
+        const shown = async (c: Docker.Container, text: string) => eventually(async () => {
+          const i = await containerItem(a, c.id);
+          return i && String(i.description).includes(text) ? i : undefined;
+        }, `${text} in the description of ${c.id.slice(0, 12)}`, 30_000);
+        const color = (i: Item) => (i.iconPath as vscode.ThemeIcon).color?.id;
+        const tip = (i: Item) => (i.tooltip as vscode.MarkdownString).value;
+
+        const good = (await shown(ok, '(healthy)'))!;
+        assert.match(String(good.description), /^Up .* \(healthy\) · /);
+        assert.equal(color(good), 'testing.iconPassed');
+        assert.match(tip(good), /Health: healthy {2}\n/);
+
+        const sick = (await shown(bad, '(unhealthy)'))!;
+        assert.equal(color(sick), 'errorForeground');
+        assert.match(String(sick.contextValue), /^running/, 'still a running container for menus');
+        assert.match(tip(sick), /Health: unhealthy, \d+ failed probes in a row/);
+        assert.match(tip(sick), /Last probe: exit code 3 at .*: probe says no/);
+        // The model carries it for other views (a details panel).
+        const h = a.containers.model.containers.get(bad.id)?.detail?.health;
+        assert.equal(h?.status, 'unhealthy');
+        assert.ok((h?.failingStreak ?? 0) >= 2, JSON.stringify(h));
+        assert.equal(h?.lastProbe?.output.trim(), 'probe says no');
+
+        const early = (await shown(waiting, '(health: starting)'))!;
+        assert.equal(color(early), 'charts.yellow');
+        assert.match(tip(early), /Health: starting/);
+        assert.doesNotMatch(tip(early), /Last probe/, 'no probe has run yet');
+      } finally {
+        // Probes are execs every second: stop them now rather than at the end of the suite.
+        await removeQuietly(docker, [ok, bad, waiting]);
+      }
     },
   },
   {
