@@ -197,8 +197,9 @@ const tests: HostTest[] = [
       await setUp();
       const a = await api();
       await vscode.commands.executeCommand('sidecar.containers.reveal', dbg.id);
-      const sel = a.containers.explorer!.containersView.selection as unknown as Item[];
-      assert.equal(sel[0]?.container?.id, dbg.id);
+      // The workbench reports the new selection back to the extension host on its own time.
+      const view = a.containers.explorer!.containersView;
+      await eventually(() => (view.selection as unknown as Item[])[0]?.container?.id === dbg.id, `${names.dbg} to be selected in the Containers view`);
     },
   },
   {
