@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { codeServerLib, launchBrowser, screenshotPath } from '../helpers/workbench';
@@ -30,7 +30,7 @@ let names: string[];
 let workspace: string;
 let browser: Browser;
 let page: Page;
-let stopServer = () => {};
+let stopServer = async (): Promise<void> => {};
 
 before(async () => {
   demo = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/demo.mjs')).href)) as DemoLib;
@@ -40,7 +40,13 @@ before(async () => {
   names = demo.createScene({ images: IMAGES, workspace, prefix, project, labels: { [TEST_LABEL]: 'demo' } });
   fs.mkdirSync(testOutput, { recursive: true });
   const server = await lib.startCodeServer({ ...profile, logFile: path.join(testOutput, 'code-server-demo.log') });
-  stopServer = () => server.stop();
+  const proc = (server as typeof server & { process: ChildProcess }).process;
+  stopServer = async () => {
+    const exited = new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(undefined) : proc.once('exit', r)));
+    server.stop();
+    // Its profile folder is removed next: let it finish writing first.
+    await exited;
+  };
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(demo.demoUrl(server.base, workspace));
@@ -49,7 +55,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  stopServer();
+  await stopServer();
   demo?.removeScene({ prefix });
   fs.rmSync(dir, { recursive: true, force: true });
 });
