@@ -1,2 +1,2 @@
-// Webview front end. Empty until the first panel lands (see design.md roadmap).
+// Webview front end. Empty until the first panel lands.
 export {};
