@@ -100,8 +100,9 @@ export function rankContainers(file: string, folderName: string, containers: Con
     const dir = c.labels[COMPOSE_DIR];
     if (dir && holds(dir, file)) {
       const service = c.labels[COMPOSE_SERVICE];
-      // A service named like the file's folder is the likelier one of a project.
-      const bonus = service ? imageScore(service, folderName) : 0;
+      // A service named like a folder on the way to the file (api/ for api/src/x.js) is the likelier one of a project.
+      const folders = [folderName, ...path.relative(dir, file).split(path.sep).slice(0, -1)];
+      const bonus = service ? Math.max(...folders.map((f) => imageScore(service, f))) : 0;
       matches.push({ container: c, reason: 'compose', score: 1000 + dir.length + bonus, detail: `compose service ${service ?? '?'} of ${dir}` });
     }
   }

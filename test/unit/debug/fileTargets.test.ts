@@ -39,10 +39,10 @@ describe('containers that run a file', () => {
     assert.equal(ranked[0]!.reason, 'image');
   });
 
-  it('compose: the project whose working dir holds the file; the service named like the folder first', () => {
+  it('compose: the project whose working dir holds the file; the service named like a folder on the way to it first', () => {
     const dir = '/w/shop';
     const labels = (service: string) => ({ 'com.docker.compose.project.working_dir': dir, 'com.docker.compose.service': service });
-    const ranked = rankContainers('/w/shop/api/index.js', 'api', [c('shop-db-1', 'postgres', { labels: labels('db') }), c('shop-api-1', 'node', { labels: labels('api') }), c('other', 'node', { labels: { 'com.docker.compose.project.working_dir': '/w/other' } })]);
+    const ranked = rankContainers('/w/shop/api/src/index.js', 'shop', [c('shop-db-1', 'postgres', { labels: labels('db') }), c('shop-api-1', 'node', { labels: labels('api') }), c('other', 'node', { labels: { 'com.docker.compose.project.working_dir': '/w/other' } })]);
     assert.deepEqual(ranked.map((r) => r.container.name), ['shop-api-1', 'shop-db-1']);
     assert.match(ranked[0]!.detail, /compose service api of \/w\/shop/);
   });
