@@ -41,7 +41,17 @@ export class SidecarManager implements vscode.Disposable {
   constructor(private readonly ctx: SidecarContext) {
     this.status.name = 'Container Sidecar';
     this.status.command = 'sidecar.debugger.list';
-    ctx.extension.subscriptions.push(this.status, this.changeEmitter, ctx.onDidChangeEngine(() => void this.resetForwards()));
+    ctx.extension.subscriptions.push(
+      this.status,
+      this.changeEmitter,
+      ctx.onDidChangeEngine(() => void this.resetForwards()),
+      // VS Code calls a Pseudoterminal's close() only once it was opened: a terminal
+      // disposed before that (say, in the tick the attach returned) would leave its
+      // sidecar running. Every closed terminal ends its sidecar here.
+      vscode.window.onDidCloseTerminal((t) => {
+        for (const s of this.sessions.values()) if (s.terminal === t) s.pty.close();
+      }),
+    );
     this.updateStatus();
   }
 

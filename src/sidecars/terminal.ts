@@ -61,8 +61,16 @@ export class SidecarPty implements vscode.Pseudoterminal {
     void this.session.resize(dims.columns, dims.rows);
   }
 
-  /** The user closed the terminal: remove the sidecar. */
+  private closed = false;
+
+  /**
+   * The terminal ended (closed by the user, or disposed, even before VS Code
+   * opened it): remove the sidecar. Called by VS Code and by the manager's
+   * onDidCloseTerminal listener, whichever comes first.
+   */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     void this.session.close().catch((err: unknown) => this.log.warn(`Removing sidecar ${this.session.id.slice(0, 12)} failed: ${String(err)}`));
     this.dispose();
   }

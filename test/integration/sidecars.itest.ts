@@ -74,7 +74,7 @@ export const sidecarsTests: HostTest[] = [
     },
   },
   {
-    name: 'attach from a container: file (editor title) and Detach from the sidecar item',
+    name: 'attach from a container: file (editor title), Detach from the sidecar item, and a terminal disposed as the attach returns',
     async fn() {
       await activate();
       const docker = testDocker();
@@ -89,6 +89,14 @@ export const sidecarsTests: HostTest[] = [
         await vscode.commands.executeCommand('sidecar.debugger.detach', { container: { id: a.sidecarId, name: 'x', state: 'running' }, contextValue: 'sidecar.running.managed' });
         await eventually(async () => (await sidecarsOf(t.id)).length === 0, 'Detach to remove the sidecar');
         await eventually(() => !vscode.window.terminals.includes(a.terminal), 'the terminal to close on Detach');
+        // A terminal disposed in the very tick the attach returns, before VS Code opened it, still removes its sidecar.
+        const b = await withProfiles(testProfiles, async () => {
+          const r = await vscode.commands.executeCommand<AttachedSidecar>('sidecar.debugger.attach', t.id, PROFILE);
+          r.terminal.dispose();
+          return r;
+        });
+        assert.ok(b);
+        await eventually(async () => (await sidecarsOf(t.id)).length === 0, 'the sidecar of a terminal disposed before it opened to be removed');
       } finally {
         await removeQuietly(docker, [t]);
       }
