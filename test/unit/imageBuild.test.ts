@@ -136,5 +136,7 @@ describe('debugger images built from the shipped Dockerfile', () => {
     }
     assert.deepEqual(left.map((c) => c.Id), [], 'the cancelled step container is gone');
     await assert.rejects(docker.getImage(builtImageTag(slow)).inspect(), /no such image/i);
+    // The LABEL step's cached layer carries the mark too: remove it so runs leave nothing behind.
+    for (const img of await docker.listImages({ all: true, filters: { label: [`${TEST_LABEL}.build=${mark}`] } })) await docker.getImage(img.Id).remove().catch(() => undefined);
   });
 });
