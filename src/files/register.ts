@@ -1,5 +1,6 @@
 // Container files in the Explorer: the `container:` provider and the two
 // commands that open a container (as a workspace folder) or one of its files.
+import { createHash, randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { ContainerModel } from '../engine/containers';
 import type { SidecarContext } from '../context';
@@ -14,6 +15,32 @@ interface Target {
 export interface FilesApi {
   provider: ContainerFileSystemProvider;
   access: ContainerAccess;
+}
+
+/** Next to a workspace file: its window should open on the Explorer once it has loaded. */
+const SHOW_EXPLORER = 'show-explorer';
+
+/**
+ * A .code-workspace holding the window's folders and the container, written
+ * whole (temporary file, then rename) before anything opens it. One file per
+ * folder set and container, under the extension's storage, so nothing lands
+ * in the user's project and another window's workspace is never rewritten.
+ */
+export async function writeWorkspaceFile(storage: vscode.Uri, folders: readonly vscode.WorkspaceFolder[], added: { uri: vscode.Uri; name: string }): Promise<vscode.Uri> {
+  const entries = [
+    ...folders.map((f) => (f.uri.scheme === 'file' ? { path: f.uri.fsPath } : { uri: f.uri.toString(), name: f.name })),
+    { uri: added.uri.toString(), name: added.name },
+  ];
+  const key = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
+  const dir = vscode.Uri.joinPath(storage, 'workspaces', key);
+  // The file's name is the window's title: the project's name, as before.
+  const base = (folders[0]?.name ?? added.name).replace(/[^\w.() -]+/g, '_');
+  const file = vscode.Uri.joinPath(dir, `${base}.code-workspace`);
+  const tmp = vscode.Uri.joinPath(dir, `.${base}.${randomBytes(4).toString('hex')}.tmp`);
+  await vscode.workspace.fs.createDirectory(dir);
+  await vscode.workspace.fs.writeFile(tmp, Buffer.from(`${JSON.stringify({ folders: entries }, null, 2)}\n`));
+  await vscode.workspace.fs.rename(tmp, file, { overwrite: true });
+  return file;
 }
 
 function setting<T>(key: string, fallback: T): T {
@@ -62,6 +89,16 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
     return pick && { id: pick.id, name: pick.label };
   }
 
+  // This window was opened by the command below: finish its job, once.
+  const ws = vscode.workspace.workspaceFile;
+  if (ws?.scheme === 'file' && ws.path.startsWith(`${vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'workspaces').path}/`)) {
+    const marker = vscode.Uri.joinPath(ws, '..', SHOW_EXPLORER);
+    void Promise.resolve(vscode.workspace.fs.delete(marker)).then(
+      () => vscode.commands.executeCommand('workbench.view.explorer'),
+      () => undefined, // no marker: the user reopened it later; leave the views as they were
+    );
+  }
+
   ctx.registerCommand('sidecar.files.open', async (arg?: unknown) => {
     const t = await target(arg);
     if (!t) return undefined;
@@ -69,12 +106,38 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
     // Check now, so a stopped container gets a message instead of an empty folder.
     await vscode.workspace.fs.stat(uri);
     const folders = vscode.workspace.workspaceFolders ?? [];
-    if (!folders.some((f) => f.uri.toString() === uri.toString())) {
-      ctx.log.info(`Opening ${t.name} (${t.id.slice(0, 12)}) in the Explorer`);
-      const ok = vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name: `${t.name} (container)` });
-      if (!ok) throw new Error(`Could not add ${t.name} to the workspace; another workspace change may be in progress. Try again.`);
+    const name = `${t.name} (container)`;
+    if (folders.some((f) => f.uri.toString() === uri.toString())) {
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      return uri;
     }
-    await vscode.commands.executeCommand('workbench.view.explorer');
+    if (vscode.workspace.workspaceFile) {
+      // A workspace (saved or untitled) takes one more folder in place.
+      ctx.log.info(`Opening ${t.name} (${t.id.slice(0, 12)}) in the Explorer`);
+      const ok = vscode.workspace.updateWorkspaceFolders(folders.length, 0, { uri, name });
+      if (!ok) throw new Error(`Could not add ${t.name} to the workspace; another workspace change may be in progress. Try again.`);
+      await vscode.commands.executeCommand('workbench.view.explorer');
+      return uri;
+    }
+    // A single-folder or empty window has to become a workspace, which reloads it.
+    // Left to VS Code (an untitled workspace), that reload sometimes came back
+    // with no folders at all; a workspace file written whole beforehand cannot.
+    let newWindow = false;
+    if (folders.length) {
+      const here = 'Reload as Workspace';
+      const there = 'Open in New Window';
+      const choice = await vscode.window.showInformationMessage(
+        `Open ${t.name}'s files next to ${folders[0].name}?`,
+        { modal: true, detail: `This window shows a single folder, so it reloads as a workspace of ${folders[0].name} and ${name}; open editors come back, debug sessions end. A new window leaves this one as it is.` },
+        here, there,
+      );
+      if (!choice) return undefined;
+      newWindow = choice === there;
+    }
+    const file = await writeWorkspaceFile(ctx.extension.globalStorageUri, folders, { uri, name });
+    ctx.log.info(`Opening ${t.name} (${t.id.slice(0, 12)}) in the Explorer through the workspace ${file.fsPath}${newWindow ? ', in a new window' : ''}`);
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(file, '..', SHOW_EXPLORER), new Uint8Array());
+    await vscode.commands.executeCommand('vscode.openFolder', file, newWindow ? { forceNewWindow: true } : { forceReuseWindow: true });
     return uri;
   });
 

@@ -1,9 +1,11 @@
 // A person's path through container files: "Open Container in Explorer" from
-// the palette, expand a folder of a shell-less container, open a file, type
-// and save (the container holds the change), then change the file inside the
-// container and watch the open editor follow.
+// the palette in a single-folder window (it reloads as a workspace of the
+// folder and the container, never an empty window), expand a folder of a
+// shell-less container, open a file, type and save (the container holds the
+// change), then change the file inside the container and watch the editor follow.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { execIn, IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
@@ -24,7 +26,7 @@ before(async () => {
   target = await runContainer(docker, { name, image: IMAGES.target, cmd: ['/app/target'] });
   checker = await runContainer(docker, { name: uniqueName('e2e-files-check'), hostConfig: { PidMode: `container:${target.id}`, NetworkMode: 'none' } });
   await inside('mkdir -p /proc/1/root/notes && printf "first line\\n" > /proc/1/root/notes/todo.txt');
-  wb = await openWorkbench('files', { multiRoot: true });
+  wb = await openWorkbench('files');
 });
 
 after(async () => {
@@ -52,10 +54,18 @@ async function walkThrough(): Promise<void> {
   await pick(page, 'Open Container in Explorer');
   await pick(page, name, name);
 
-  // The window is a multi-root workspace already, so adding a folder needs no reload.
+  // A single-folder window must become a workspace: the product asks, then reloads.
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ timeout: 30_000 });
+  assert.match(await dialog.innerText(), new RegExp(`Open ${name}'s files next to ${path.basename(wb.workspace)}\\?`));
+  await dialog.getByRole('button', { name: 'Reload as Workspace' }).click();
+
+  // After the reload the Explorer shows both: the user's folder and the container.
   const explorer = page.locator('.explorer-folders-view');
   const root = explorer.getByRole('treeitem', { name: `${name} (container)` });
   await root.waitFor({ timeout: 90_000 });
+  await explorer.getByRole('treeitem', { name: path.basename(wb.workspace), exact: true }).waitFor({ timeout: 30_000 });
+  assert.match(page.url(), /[?&]workspace=[^&]*\.code-workspace/, 'the window holds a workspace file');
   if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
   const notes = explorer.getByRole('treeitem', { name: 'notes', exact: true });
   await notes.waitFor({ timeout: 30_000 });

@@ -93,13 +93,8 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-/**
- * Opens the workbench with the packaged .vsix installed, as a user would have it.
- * `multiRoot` opens a .code-workspace file: adding a folder to a single-folder
- * window makes code-server reload into an untitled workspace, which under load
- * sometimes came back with no folders at all.
- */
-export async function openWorkbench(name: string, opts: { workspace?: string; multiRoot?: boolean } = {}): Promise<Workbench> {
+/** Opens the workbench on a single folder with the packaged .vsix installed, as a user would have it. */
+export async function openWorkbench(name: string, opts: { workspace?: string } = {}): Promise<Workbench> {
   const lib = await codeServerLib();
   const vsix = path.join(projectRoot, 'container-sidecar.vsix');
   if (!fs.existsSync(vsix)) throw new Error('container-sidecar.vsix is missing: run npm run package first');
@@ -111,14 +106,7 @@ export async function openWorkbench(name: string, opts: { workspace?: string; mu
   const server = await lib.startCodeServer({ workspace, extensionsDir, logFile: path.join(testOutput, `code-server-${name}.log`) });
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  let query = `folder=${encodeURIComponent(workspace)}`;
-  if (opts.multiRoot) {
-    const file = path.join(path.dirname(workspace), `${path.basename(workspace)}.code-workspace`);
-    const settings = JSON.parse(fs.readFileSync(path.join(workspace, '.vscode', 'settings.json'), 'utf8'));
-    fs.writeFileSync(file, JSON.stringify({ folders: [{ path: workspace }], settings }, null, 2));
-    query = `workspace=${encodeURIComponent(file)}`;
-  }
-  await page.goto(`${server.base}/?${query}`);
+  await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   return {
     page, browser, workspace,
