@@ -18,6 +18,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The webview pages run in a browser.
+    files: ['webviews/**'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', getComputedStyle: 'readonly', MutationObserver: 'readonly', HTMLElement: 'readonly', HTMLInputElement: 'readonly', HTMLTableElement: 'readonly', HTMLElementTagNameMap: 'readonly', MessageEvent: 'readonly', Event: 'readonly', Node: 'readonly' } },
+  },
+  {
     // The engine and /proc layers run in plain Node (tests, the debug adapter
     // process), so they must never load the vscode module.
     files: ['src/engine/**', 'src/procfs/**'],

@@ -40,11 +40,19 @@ await esbuild.build({
 // The files helper's resolver (native/resolver.c): a static binary the
 // extension imports as a one-file image, so it runs on any engine.
 execFileSync('gcc', ['-static', '-O2', '-s', '-Wall', '-o', path.join(root, 'dist/resolver'), path.join(root, 'native/resolver.c')], { stdio: 'inherit' });
-await esbuild.build({ ...common, platform: 'browser', format: 'iife', entryPoints: [path.join(root, 'webviews/main.ts')], outfile: path.join(root, 'dist/webviews/main.js') });
+// The webview pages: one bundle per panel (the map alone carries cytoscape) and one style sheet.
+await esbuild.build({
+  ...common,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  entryPoints: { map: path.join(root, 'webviews/map.ts'), details: path.join(root, 'webviews/details.ts'), panels: path.join(root, 'webviews/panels.css') },
+  outdir: path.join(root, 'dist/webviews'),
+});
 
 if (withTests) {
   await esbuild.build({
-    entryPoints: [...walk(path.join(root, 'src')), ...walk(path.join(root, 'test'))],
+    entryPoints: [...walk(path.join(root, 'src')), ...walk(path.join(root, 'test')), path.join(root, 'webviews/protocol.ts')],
     outdir: path.join(root, 'out'),
     outbase: root,
     bundle: false,

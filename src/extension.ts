@@ -7,12 +7,14 @@ import { registerContainerCommands } from './commands/containers';
 import { deactivateSidecars, registerSidecars } from './sidecars';
 import { registerDebugger } from './debug/register';
 import { registerFiles } from './files/register';
+import { registerPanels, type Panels } from './panels/register';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
   namespaces: ReturnType<typeof registerNamespacesView>;
   context: SidecarContext;
   files: ReturnType<typeof registerFiles>;
+  panels: Panels;
 }
 
 export function activate(extension: vscode.ExtensionContext): SidecarApi {
@@ -25,8 +27,9 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const sidecarManager = registerSidecars(ctx);
   registerDebugger(ctx, sidecarManager);
   const files = registerFiles(ctx);
+  const panels = registerPanels(ctx, containers.explorer!);
   log.info('Container Sidecar activated');
-  return { containers, namespaces, context: ctx, files };
+  return { containers, namespaces, context: ctx, files, panels };
 }
 
 export async function deactivate(): Promise<void> {

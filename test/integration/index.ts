@@ -7,7 +7,8 @@ import { sidecarsTests } from './sidecars.itest';
 import { debugTests } from './debug.itest';
 import { filesTests } from './files.itest';
 import { editorAttachTests } from './editorAttach.itest';
+import { panelsTests } from './panels.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests });
 }

@@ -1,0 +1,148 @@
+// The namespace map panel. It has no polling of its own: it redraws from the
+// explorer model's change events, the same ones the tree views use.
+import * as vscode from 'vscode';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { SidecarContext } from '../context';
+import type { ExplorerModel, ModelChange } from '../views/model';
+import { DEFAULT_NS_TYPES, isMapViewState, parseMapMessage, type MapAction, type MapGraph, type MapViewState } from '../../webviews/protocol';
+import { buildMapGraph } from './mapGraph';
+import { pageHtml, webviewOptions } from './webview';
+
+export const MAP_VIEW_TYPE = 'sidecar.namespaceMap';
+
+const COMMANDS: Record<MapAction, string> = {
+  reveal: 'sidecar.containers.reveal',
+  attach: 'sidecar.debugger.attach',
+  files: 'sidecar.files.open',
+  shell: 'sidecar.containers.shell',
+  details: 'sidecar.containers.showDetails',
+};
+
+export const DEFAULT_MAP_STATE: MapViewState = { types: DEFAULT_NS_TYPES, showPrivate: false, showStopped: true, table: false };
+
+/** Writes whole or not at all: a temporary file beside the target, then a rename. */
+async function writeWhole(uri: vscode.Uri, data: Uint8Array): Promise<void> {
+  if (uri.scheme !== 'file') return void (await vscode.workspace.fs.writeFile(uri, data));
+  const tmp = path.join(path.dirname(uri.fsPath), `.${path.basename(uri.fsPath)}.${process.pid}.tmp`);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, uri.fsPath);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export class MapPanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private disposed = false;
+  state: MapViewState;
+  /** Fires with each graph the page has drawn (benchmarks and tests wait on it). */
+  readonly rendered = new vscode.EventEmitter<{ graph: MapGraph; members: number; namespaces: number }>();
+  private seq = 0;
+  /** Graphs sent and not yet drawn, by sequence number. */
+  private readonly sent = new Map<number, MapGraph>();
+
+  constructor(readonly panel: vscode.WebviewPanel, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, state: unknown, private readonly onDispose: () => void) {
+    this.state = isMapViewState(state) ? state : DEFAULT_MAP_STATE;
+    panel.webview.options = webviewOptions(ctx.extension.extensionUri);
+    panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'map', 'Namespace Map');
+    const onChange = (c: ModelChange) => {
+      if (c.all || c.added.length || c.removed.length || c.updated.length || c.namespaces.length || c.sidecarsOf.length) this.send();
+    };
+    model.on('change', onChange);
+    this.disposables.push(
+      { dispose: () => model.off('change', onChange) },
+      panel.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)),
+      panel.onDidChangeViewState((e) => {
+        // A page that was hidden is reloaded when shown (no retained context): it asks again with "ready".
+        if (!e.webviewPanel.visible) this.ready = false;
+      }),
+      panel.onDidDispose(() => this.dispose()),
+      this.rendered,
+    );
+  }
+
+  private send(): void {
+    if (!this.ready || this.disposed) return;
+    const graph = buildMapGraph(this.model.containers, this.model.snapshot);
+    this.sent.set(++this.seq, graph);
+    void this.panel.webview.postMessage({ type: 'graph', graph, seq: this.seq });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const m = parseMapMessage(raw);
+    if (!m) {
+      this.ctx.log.warn('Namespace map: ignored a malformed message from the page');
+      return;
+    }
+    try {
+      switch (m.type) {
+        case 'ready':
+          this.ready = true;
+          void this.panel.webview.postMessage({ type: 'state', state: this.state });
+          if (!this.model.loaded) await this.model.refresh();
+          this.model.listen();
+          this.send();
+          return;
+        case 'state':
+          this.state = m.state;
+          return;
+        case 'rendered': {
+          const graph = this.sent.get(m.seq);
+          for (const k of this.sent.keys()) if (k <= m.seq) this.sent.delete(k);
+          if (graph) this.rendered.fire({ graph, members: m.members, namespaces: m.namespaces });
+          return;
+        }
+        case 'action': {
+          const e = this.model.containers.get(m.id);
+          if (!e) throw new Error(`Container ${m.id.slice(0, 12)} is gone; the map will drop it with the next update.`);
+          await vscode.commands.executeCommand(COMMANDS[m.action], m.action === 'reveal' || m.action === 'details' ? m.id : { container: e.model, containerId: m.id });
+          return;
+        }
+        case 'export':
+          await this.export(m.format, m.data);
+          return;
+      }
+    } catch (err) {
+      void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async export(format: 'svg' | 'png', data: string): Promise<void> {
+    const bytes = format === 'svg' ? Buffer.from(data, 'utf8') : Buffer.from(data.replace(/^data:image\/png;base64,/, ''), 'base64');
+    if (format === 'png' && !bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error('The map page sent a PNG export that is not a PNG; nothing was saved.');
+    if (format === 'svg' && !/^<svg[\s>]/.test(data)) throw new Error('The map page sent an SVG export that is not SVG; nothing was saved.');
+    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri;
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, `namespace-map.${format}`) : undefined,
+      filters: format === 'svg' ? { 'SVG image': ['svg'] } : { 'PNG image': ['png'] },
+      title: `Export the namespace map as ${format.toUpperCase()}`,
+    });
+    if (!uri) return;
+    await writeWhole(uri, bytes);
+    vscode.window.setStatusBarMessage(`Saved the namespace map to ${uri.fsPath || uri.toString()}`, 4000);
+  }
+
+  /** Resolves once the page has drawn a graph for which `pred` holds. */
+  whenRendered(pred: (g: MapGraph) => boolean): Promise<MapGraph> {
+    return new Promise((resolve) => {
+      const d = this.rendered.event((r) => {
+        if (pred(r.graph)) {
+          d.dispose();
+          resolve(r.graph);
+        }
+      });
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposables) d.dispose();
+    this.onDispose();
+    this.panel.dispose();
+  }
+}

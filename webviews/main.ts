@@ -1,2 +1,0 @@
-// Webview front end. Empty until the first panel lands.
-export {};

@@ -1,0 +1,260 @@
+// The namespace map page: members (host, containers, sidecars) and the
+// namespaces joining them, laid out by cytoscape.js. The page keeps only the
+// view state (toggles); the data comes whole from the host on every change.
+import cytoscape from 'cytoscape';
+import { h, vscode } from './common';
+import { isMapViewState, NS_TYPES, parseHostToMap, type MapAction, type MapGraph, type MapMember, type MapNamespace, type MapViewState, type NsType } from './protocol';
+
+const DEFAULTS: MapViewState = { types: ['pid', 'net', 'ipc'], showPrivate: false, showStopped: true, table: false };
+const saved = vscode.getState();
+let state: MapViewState = isMapViewState(saved) ? saved : DEFAULTS;
+let graph: MapGraph = { members: [], namespaces: [] };
+let seq = 0;
+
+const TYPE_COLOURS: Record<NsType, string> = {
+  pid: '--vscode-charts-blue', net: '--vscode-charts-green', ipc: '--vscode-charts-orange', uts: '--vscode-charts-purple',
+  mnt: '--vscode-charts-yellow', cgroup: '--vscode-charts-red', user: '--vscode-terminal-ansiCyan', time: '--vscode-terminal-ansiMagenta',
+};
+
+const app = document.getElementById('app')!;
+const status = h('p', { class: 'muted', id: 'map-status', 'aria-live': 'polite' });
+const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Map options' });
+const graphBox = h('div', { id: 'graph', role: 'img', tabindex: 0 });
+const tableBox = h('div', { id: 'ns-table' });
+const tip = h('div', { class: 'tooltip', role: 'tooltip', hidden: true });
+const menu = h('div', { class: 'menu', role: 'menu', hidden: true });
+app.append(toolbar, status, graphBox, tableBox, tip, menu);
+
+const css = (v: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(v).trim() || fallback;
+
+function theme() {
+  return {
+    fg: css('--vscode-editor-foreground', '#333'),
+    bg: css('--vscode-editor-background', '#fff'),
+    node: css('--vscode-editorWidget-background', '#eee'),
+    border: css('--vscode-editorWidget-border', css('--vscode-contrastBorder', '#888')),
+    focus: css('--vscode-focusBorder', '#07f'),
+    muted: css('--vscode-disabledForeground', '#888'),
+    font: css('--vscode-font-family', 'sans-serif'),
+    type: (t: NsType) => css(TYPE_COLOURS[t], '#888'),
+  };
+}
+
+function styles(): cytoscape.StylesheetJson {
+  const t = theme();
+  return [
+    { selector: 'node', style: { label: 'data(label)', color: t.fg, 'font-family': t.font, 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4, 'background-color': t.node, 'border-width': 1, 'border-color': t.border } },
+    { selector: 'node.member', style: { shape: 'round-rectangle', width: 36, height: 24 } },
+    { selector: 'node.host', style: { shape: 'diamond', width: 40, height: 40, 'border-width': 2, 'font-weight': 'bold' } },
+    { selector: 'node.sidecar', style: { 'border-style': 'dashed', 'border-width': 2 } },
+    { selector: 'node.stopped', style: { opacity: 0.4 } },
+    ...NS_TYPES.map((ty) => ({ selector: `node.ns-${ty}`, style: { shape: 'ellipse' as const, width: 16, height: 16, 'background-color': t.type(ty), 'border-width': 0, 'font-size': 9, color: t.fg } })),
+    ...NS_TYPES.map((ty) => ({ selector: `edge.ns-${ty}`, style: { 'line-color': t.type(ty), width: 2 } })),
+    { selector: 'edge.sidecar-of', style: { 'line-style': 'dashed', 'line-color': t.muted, 'target-arrow-shape': 'triangle', 'target-arrow-color': t.muted, 'curve-style': 'bezier', label: 'sidecar', 'font-size': 9, color: t.muted } },
+    { selector: 'node:selected', style: { 'border-color': t.focus, 'border-width': 3 } },
+  ];
+}
+
+const cy = cytoscape({ container: graphBox, style: styles(), wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 3 });
+// A handle for people inspecting the page with the webview developer tools (and for the e2e tests).
+(window as unknown as { sidecarMap: cytoscape.Core }).sidecarMap = cy;
+
+function visible(g: MapGraph): { members: MapMember[]; namespaces: MapNamespace[] } {
+  const members = g.members.filter((m) => m.kind === 'host' || m.state === 'running' || m.state === 'paused' || m.state === 'restarting' || state.showStopped);
+  const shown = new Set(members.map((m) => m.id));
+  const namespaces = g.namespaces.filter((n) => state.types.includes(n.type) && (n.members.length > 1 || state.showPrivate) && n.members.every((m) => shown.has(m)));
+  return { members, namespaces };
+}
+
+const nameOf = (id: string) => graph.members.find((m) => m.id === id)?.name ?? id.slice(0, 12);
+const nsLabel = (n: MapNamespace) => `${n.type}${n.host ? ' (host)' : ''}${n.inode !== undefined ? `:[${n.inode}]` : ''}`;
+
+function render(): void {
+  const v = visible(graph);
+  const want = new Map<string, cytoscape.ElementDefinition>();
+  for (const m of v.members) {
+    const live = m.kind === 'host' || m.state === 'running' || m.state === 'paused';
+    want.set(m.id, { group: 'nodes', data: { id: m.id, label: m.kind === 'sidecar' ? `${m.name} (sidecar)` : m.name }, classes: ['member', m.kind, live ? 'live' : 'stopped'].join(' ') });
+  }
+  for (const n of v.namespaces) {
+    const nid = `ns:${n.id}`;
+    want.set(nid, { group: 'nodes', data: { id: nid, label: nsLabel(n) }, classes: `ns ns-${n.type}` });
+    for (const m of n.members) want.set(`${nid}>${m}`, { group: 'edges', data: { id: `${nid}>${m}`, source: m, target: nid }, classes: `ns-${n.type}` });
+  }
+  for (const m of v.members) {
+    if (m.target && want.has(m.target)) want.set(`sc:${m.id}`, { group: 'edges', data: { id: `sc:${m.id}`, source: m.id, target: m.target }, classes: 'sidecar-of' });
+  }
+  // Keep the elements that stay, so their positions do not move.
+  cy.batch(() => {
+    cy.elements().forEach((e) => {
+      const w = want.get(e.id());
+      if (!w) e.remove();
+      else {
+        e.data('label', (w.data as { label?: string }).label);
+        e.classes(w.classes as string);
+      }
+    });
+  });
+  const fresh = [...want.values()].filter((w) => cy.getElementById(w.data.id!).empty());
+  const firstLayout = cy.nodes().empty();
+  const added = cy.add(fresh);
+  const done = () => {
+    updateStatus(v);
+    vscode.postMessage({ type: 'rendered', seq, members: v.members.length, namespaces: v.namespaces.length });
+  };
+  if (added.nodes().empty()) return done();
+  // New nodes start next to a neighbour; the old ones stay where they are.
+  const old = cy.nodes().not(added.nodes());
+  added.nodes().forEach((n) => {
+    const anchor = n.neighborhood('node').filter((x) => old.contains(x)).first() as cytoscape.NodeSingular;
+    const p = anchor.nonempty() ? anchor.position() : { x: 0, y: 0 };
+    n.position({ x: p.x + (Math.random() - 0.5) * 80, y: p.y + (Math.random() - 0.5) * 80 });
+  });
+  old.lock();
+  const layout = cy.layout({ name: 'cose', animate: false, randomize: firstLayout, fit: firstLayout, nodeDimensionsIncludeLabels: true, numIter: firstLayout ? 1000 : 300 } as cytoscape.LayoutOptions);
+  layout.one('layoutstop', () => {
+    old.unlock();
+    done();
+  });
+  layout.run();
+}
+
+function updateStatus(v: { members: MapMember[]; namespaces: MapNamespace[] }): void {
+  const containers = v.members.filter((m) => m.kind !== 'host').length;
+  status.textContent = `${containers} container${containers === 1 ? '' : 's'}, ${v.namespaces.length} namespace${v.namespaces.length === 1 ? '' : 's'} shown (${state.types.join(', ') || 'no types'})${graph.reason ? `. Inodes unknown: ${graph.reason}` : ''}`;
+  renderTable(v);
+}
+
+function renderTable(v: { members: MapMember[]; namespaces: MapNamespace[] }): void {
+  graphBox.hidden = state.table;
+  tableBox.hidden = !state.table;
+  if (!state.table) return tableBox.replaceChildren();
+  const member = (id: string) => (id === 'host' ? h('span', {}, 'host') : h('button', { class: 'link', onclick: () => act('reveal', id), 'aria-label': `Reveal ${nameOf(id)} in the Containers view` }, nameOf(id)));
+  tableBox.replaceChildren(h('table', { id: 'ns-table-data' },
+    h('caption', {}, 'Namespaces and their members'),
+    h('thead', {}, h('tr', {}, ['Type', 'Inode', 'Host', 'Members'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, v.namespaces.map((n) => h('tr', { 'data-ns': n.id },
+      h('td', {}, n.type), h('td', {}, n.inode === undefined ? 'unknown' : String(n.inode)), h('td', {}, n.host ? 'yes' : 'no'),
+      h('td', {}, ...n.members.flatMap((m, i) => [i ? ', ' : '', member(m)])))))));
+}
+
+function act(action: MapAction, id: string): void {
+  vscode.postMessage({ type: 'action', action, id });
+}
+
+function setState(s: MapViewState): void {
+  state = s;
+  vscode.setState(s);
+  vscode.postMessage({ type: 'state', state: s });
+  renderToolbar();
+  render();
+}
+
+function renderToolbar(): void {
+  const check = (label: string, on: boolean, change: (v: boolean) => void, title?: string) =>
+    h('label', { title }, h('input', { type: 'checkbox', checked: on, onchange: (e: Event) => change((e.target as HTMLInputElement).checked) }), ` ${label}`);
+  toolbar.replaceChildren(
+    h('fieldset', {}, h('legend', {}, 'Namespace types'),
+      ...NS_TYPES.map((t) => check(t, state.types.includes(t), (on) => setState({ ...state, types: on ? NS_TYPES.filter((x) => x === t || state.types.includes(x)) : state.types.filter((x) => x !== t) })))),
+    check('Private namespaces', state.showPrivate, (on) => setState({ ...state, showPrivate: on }), 'Also show namespaces that only one member uses'),
+    check('Stopped containers', state.showStopped, (on) => setState({ ...state, showStopped: on }), 'Show stopped containers, dimmed'),
+    h('button', { onclick: () => setState({ ...state, table: !state.table }), 'aria-pressed': String(state.table) }, state.table ? 'Show graph' : 'Show table'),
+    h('button', { onclick: () => cy.fit(undefined, 20) }, 'Fit'),
+    h('button', { onclick: () => exportSvg() }, 'Export SVG'),
+    h('button', { onclick: () => vscode.postMessage({ type: 'export', format: 'png', data: cy.png({ full: true, bg: theme().bg, output: 'base64uri', scale: 2 }) }) }, 'Export PNG'),
+  );
+}
+
+/** An SVG of what is drawn, from the layout's positions: shapes, lines and labels only. */
+function exportSvg(): void {
+  const t = theme();
+  const bb = cy.elements().boundingBox({ includeLabels: true });
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const parts: string[] = [];
+  cy.edges().forEach((e) => {
+    const s = e.source().position();
+    const d = e.target().position();
+    parts.push(`<line x1="${s.x}" y1="${s.y}" x2="${d.x}" y2="${d.y}" stroke="${esc(String(e.style('line-color')))}" stroke-width="2"${e.hasClass('sidecar-of') ? ' stroke-dasharray="4 3"' : ''}/>`);
+  });
+  cy.nodes().forEach((n) => {
+    const p = n.position();
+    const w = n.width();
+    const ht = n.height();
+    const fill = esc(String(n.style('background-color')));
+    const op = n.hasClass('stopped') ? ' opacity="0.4"' : '';
+    parts.push(n.hasClass('ns')
+      ? `<circle cx="${p.x}" cy="${p.y}" r="${w / 2}" fill="${fill}"${op}/>`
+      : `<rect x="${p.x - w / 2}" y="${p.y - ht / 2}" width="${w}" height="${ht}" rx="4" fill="${fill}" stroke="${esc(t.border)}"${n.hasClass('sidecar') ? ' stroke-dasharray="4 3"' : ''}${op}/>`);
+    parts.push(`<text x="${p.x}" y="${p.y + ht / 2 + 12}" text-anchor="middle" font-size="${n.hasClass('ns') ? 9 : 11}" fill="${esc(t.fg)}"${op}>${esc(String(n.data('label') ?? ''))}</text>`);
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="${bb.x1 - 10} ${bb.y1 - 10} ${bb.w + 20} ${bb.h + 20}" font-family="${esc(t.font)}"><rect x="${bb.x1 - 10}" y="${bb.y1 - 10}" width="${bb.w + 20}" height="${bb.h + 20}" fill="${esc(t.bg)}"/>${parts.join('')}</svg>`;
+  vscode.postMessage({ type: 'export', format: 'svg', data: svg });
+}
+
+// ---- interaction ----
+
+cy.on('tap', 'node.member', (e) => {
+  const id = e.target.id() as string;
+  if (id !== 'host') act('reveal', id);
+});
+
+cy.on('mouseover', 'node', (e) => {
+  const n = e.target as cytoscape.NodeSingular;
+  const id = n.id();
+  let text: string;
+  if (id.startsWith('ns:')) {
+    const ns = graph.namespaces.find((x) => `ns:${x.id}` === id);
+    text = ns ? `${ns.type} namespace\nInode: ${ns.inode ?? 'unknown'}\nMembers: ${ns.members.map(nameOf).join(', ')}` : id;
+  } else {
+    const m = graph.members.find((x) => x.id === id);
+    const joined = graph.namespaces.filter((x) => state.types.includes(x.type) && x.members.includes(id) && x.members.length > 1).map((x) => `${x.type} with ${x.members.filter((y) => y !== id).map(nameOf).join(', ')}`);
+    text = m ? `${m.name} (${m.kind}${m.kind === 'host' ? '' : `, ${m.state}`})${m.image ? `\nImage: ${m.image}` : ''}${m.target ? `\nSidecar of ${nameOf(m.target)}` : ''}${joined.length ? `\nShares: ${joined.join('; ')}` : ''}` : id;
+  }
+  const p = n.renderedPosition();
+  tip.textContent = text;
+  tip.style.left = `${p.x + 16}px`;
+  tip.style.top = `${p.y + graphBox.offsetTop + 16}px`;
+  tip.hidden = false;
+});
+cy.on('mouseout', 'node', () => (tip.hidden = true));
+
+cy.on('cxttap', 'node.member', (e) => {
+  const id = e.target.id() as string;
+  if (id === 'host') return;
+  const m = graph.members.find((x) => x.id === id);
+  const running = m?.state === 'running';
+  const item = (label: string, a: MapAction, enabled = true) => h('button', { role: 'menuitem', disabled: !enabled, onclick: () => { menu.hidden = true; act(a, id); } }, label);
+  menu.replaceChildren(
+    item('Reveal in Containers View', 'reveal'), item('Show Details', 'details'),
+    item('Attach Debugger Container', 'attach', running), item('Open Container in Explorer', 'files', running), item('Open Shell', 'shell', running));
+  const p = e.renderedPosition ?? e.target.renderedPosition();
+  menu.style.left = `${p.x}px`;
+  menu.style.top = `${p.y + graphBox.offsetTop}px`;
+  menu.hidden = false;
+  (menu.firstElementChild as HTMLElement | null)?.focus();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') menu.hidden = true;
+});
+document.addEventListener('click', (e) => {
+  if (!menu.contains(e.target as Node)) menu.hidden = true;
+});
+
+// Theme switches change the CSS variables; cytoscape needs resolved colours.
+new MutationObserver(() => cy.style(styles())).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const m = parseHostToMap(ev.data);
+  if (!m) return;
+  if (m.type === 'state') {
+    if (!isMapViewState(saved)) state = m.state;
+    renderToolbar();
+    return;
+  }
+  graph = m.graph;
+  seq = m.seq;
+  render();
+});
+
+renderToolbar();
+vscode.postMessage({ type: 'ready' });
