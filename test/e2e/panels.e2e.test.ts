@@ -172,7 +172,7 @@ test('the namespace map matches /proc, follows a start, and a click reveals the 
   }, ids.ipcJoin);
   await page.mouse.click(box.x + pos.x, box.y + pos.y);
   const tree = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) }).getByRole('tree');
-  await tree.locator('.monaco-list-row.selected', { hasText: n.ipcJoin }).waitFor({ timeout: 30_000 });
+  await tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipcJoin }).first().waitFor({ timeout: 30_000 });
 
   await setTheme(page, 'Default Dark Modern');
   await page.screenshot({ path: screenshotPath('namespace-map-dark') });
@@ -181,6 +181,7 @@ test('the namespace map matches /proc, follows a start, and a click reveals the 
 test('container details: CPU of a busy loop above 0, secrets masked until clicked', { timeout: 300_000 }, async () => {
   const { page } = wb;
   await command(page, 'Show Container Details');
+  await page.locator('.quick-input-widget input[placeholder="Container to show details of"]').waitFor({ timeout: 30_000 });
   await page.keyboard.type(n.busy);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: n.busy }).first();
   await row.waitFor({ timeout: 30_000 });
