@@ -42,7 +42,11 @@ export class DetailsPanel implements vscode.Disposable {
     panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'details', panel.title);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)),
-      panel.onDidChangeViewState(() => this.syncLive()),
+      panel.onDidChangeViewState(() => {
+        // A hidden page is discarded (no retained context); when shown it loads again and says "ready".
+        if (!panel.visible) this.ready = false;
+        this.syncLive();
+      }),
       panel.onDidDispose(() => this.dispose()),
     );
     const onChange = (c: { all?: boolean; updated: string[]; namespaces: string[]; removed: string[] }) => {

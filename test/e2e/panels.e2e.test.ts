@@ -175,6 +175,7 @@ test('the namespace map matches /proc, follows a start, and a click reveals the 
   await tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipcJoin }).first().waitFor({ timeout: 30_000 });
 
   await setTheme(page, 'Default Dark Modern');
+  await frame.getByRole('button', { name: 'Fit' }).click();
   await page.screenshot({ path: screenshotPath('namespace-map-dark') });
 });
 
@@ -203,5 +204,6 @@ test('container details: CPU of a busy loop above 0, secrets masked until clicke
   await frame.getByRole('button', { name: 'Show the value of API_KEY' }).click();
   await frame.getByText(SECRET).waitFor({ timeout: 15_000 });
   await setTheme(page, 'Default Light Modern');
+  await frame.locator('#h-res').scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshotPath('container-details-light') });
 });
