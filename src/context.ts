@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { Engine } from './engine/engine';
 import { resolveEndpoint, SettingsError } from './engine/connection';
+import { engineSetting } from './trust/settings';
 
 export class SidecarContext implements vscode.Disposable {
   private engineValue: Engine | undefined;
@@ -27,7 +28,7 @@ export class SidecarContext implements vscode.Disposable {
   /** The engine for the current settings. Throws SettingsError for a malformed setting. */
   get engine(): Engine {
     if (!this.engineValue) {
-      const endpoint = resolveEndpoint(vscode.workspace.getConfiguration('sidecar').get('engines'));
+      const endpoint = resolveEndpoint(engineSetting());
       this.log.info(`Docker Engine endpoint: ${endpoint.label}`);
       this.engineValue = new Engine(endpoint);
     }

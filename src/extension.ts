@@ -8,6 +8,7 @@ import { deactivateSidecars, registerSidecars } from './sidecars';
 import { registerDebugger } from './debug/register';
 import { registerFiles } from './files/register';
 import { registerPanels, type Panels } from './panels/register';
+import { registerTrustNote } from './trust/consent';
 
 export interface SidecarApi {
   containers: ReturnType<typeof registerContainersView>;
@@ -28,6 +29,7 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   registerDebugger(ctx, sidecarManager);
   const files = registerFiles(ctx);
   const panels = registerPanels(ctx, containers.explorer!);
+  registerTrustNote(ctx, containers.explorer!.containersView);
   log.info('Container Sidecar activated');
   return { containers, namespaces, context: ctx, files, panels };
 }

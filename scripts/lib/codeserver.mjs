@@ -64,12 +64,13 @@ export function freePort() {
  * Starts code-server on 127.0.0.1 with throwaway profile folders.
  * Returns { port, url(payload), stop() }.
  */
-export async function startCodeServer({ workspace, port, userDataDir, extensionsDir, extraArgs = [], logFile, env = {}, uid, gid } = {}) {
+export async function startCodeServer({ workspace, port, userDataDir, extensionsDir, extraArgs = [], logFile, env = {}, uid, gid, workspaceTrust = false } = {}) {
   port ??= await freePort();
   userDataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
   extensionsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'));
   const args = [codeServerBin, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...extraArgs, workspace];
+    // workspaceTrust: true keeps VS Code's Restricted Mode for the trust tests; the others run trusted.
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...extraArgs, workspace];
   const out = logFile ? fs.openSync(logFile, 'a') : 'ignore';
   const p = spawn(process.execPath, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, uid, gid, detached: true });
   if (typeof out === 'number') fs.closeSync(out);

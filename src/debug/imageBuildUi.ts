@@ -7,10 +7,11 @@ import type { SidecarContext } from '../context';
 import { CancelledError, hasImage } from '../engine/images';
 import { builtImageTag, ensureBuiltImage, ImageBuildError } from '../engine/imageBuild';
 import { GDB_IMAGE_SETTING, gdbImageSpec } from './gdbSidecar';
+import { imageForStart } from '../trust/consent';
 
 /** The gdb image to run, built now if needed; undefined when the user cancelled or the build failed (already told). */
 export async function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | undefined> {
-  const configured = vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING)?.trim();
+  const configured = await imageForStart(ctx, GDB_IMAGE_SETTING, '');
   if (configured) return configured;
   const spec = gdbImageSpec({ imagesDir: path.join(ctx.extension.extensionPath, 'images') });
   const tag = builtImageTag(spec);

@@ -13,6 +13,7 @@ import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { gdbImageForWorkbench } from './imageBuildUi';
 import { registerEditorAttach } from './editorAttach';
 import { SidecarDebugSession } from './session';
+import { debugAllowed, imageForStart, imageNow, launchImage } from '../trust/consent';
 
 /** A process row of the Containers view (owned by the explorer), or the same data from elsewhere. */
 interface ProcessArg {
@@ -21,9 +22,9 @@ interface ProcessArg {
   container?: Pick<ContainerModel, 'id' | 'name' | 'state'>;
 }
 
-/** The prebuilt gdb image from the settings; empty means the shipped Dockerfile is built on first use. */
-export function gdbImage(): string {
-  return vscode.workspace.getConfiguration().get<string>(GDB_IMAGE_SETTING)?.trim() ?? '';
+/** The prebuilt gdb image from the settings (the workspace's only with consent); empty means the shipped Dockerfile is built on first use. */
+export function gdbImage(ctx: SidecarContext): string {
+  return imageNow(ctx, GDB_IMAGE_SETTING, '');
 }
 
 /** The image that sends SIGUSR1 for node targets: the tunnel's busybox has `kill`. */
@@ -47,7 +48,7 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
       });
       const adapter = new SidecarDebugSession({
         engine: ctx.engine,
-        defaultImage: gdbImage(),
+        defaultImage: gdbImage(ctx),
         onProgress: (m) => report?.(m),
         onAttachDone: () => done(),
       });
@@ -162,6 +163,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
   }
 
   async resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+    if (!debugAllowed()) return undefined;
     // F5 without a launch.json: the same picks as the command.
     if (!config.type && !config.request && !config.name) return processConfiguration(this.ctx);
     if (config.request !== 'attach') {
@@ -194,6 +196,8 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       }
       return this.resolveNode(config);
     }
+    // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
+    if (config.image) config.image = await launchImage(this.ctx, config.image, GDB_IMAGE_SETTING, '');
     if (!config.image) {
       const image = await gdbImageForWorkbench(this.ctx);
       if (!image) return undefined;
@@ -216,7 +220,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     const pid = Number(config.processId ?? 1);
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching the Node.js debugger to PID ${pid} in ${target.name}` }, async (progress) => {
       progress.report({ message: 'sending SIGUSR1' });
-      const image = vscode.workspace.getConfiguration().get<string>(SIGNAL_IMAGE_SETTING) || 'busybox:latest';
+      const image = await imageForStart(this.ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
       await sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: (m) => progress.report({ message: m }) });
       progress.report({ message: `forwarding port ${INSPECTOR_PORT}` });
       const fwd = await forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: (m) => progress.report({ message: m }) });

@@ -11,6 +11,8 @@ export interface DebuggerProfile {
   share: { pid: boolean; net: boolean; ipc: boolean };
   env: Record<string, string>;
   user?: string;
+  /** Shown in the sidecar's banner: rights the user's own settings granted that a workspace could not. */
+  warnings?: string[];
 }
 
 export const PROFILES_SETTING = 'sidecar.debugger.profiles';
@@ -38,13 +40,29 @@ export const DEFAULT_PROFILES: DebuggerProfile[] = [
 
 const KNOWN_KEYS = new Set(['name', 'image', 'command', 'capabilities', 'share', 'env', 'user']);
 
+/** Where a profile came from: workspace settings may not grant what breaks out of a container. */
+export type ProfileSource = 'default' | 'user' | 'workspace';
+
+/**
+ * Capabilities that turn a sidecar into root on the host. Workspace settings
+ * (a cloned repository) may not grant them; the user's own settings may, with
+ * a warning in the banner. `privileged` is not a profile field, and ALL stands for it.
+ */
+export const HOST_CAPABILITIES: Record<string, string> = {
+  ALL: 'adds every capability, which makes the sidecar root on the host',
+  SYS_ADMIN: 'allows mounts and namespace changes that escape the container',
+  SYS_MODULE: 'loads modules into the host\'s kernel',
+  DAC_READ_SEARCH: 'opens any host file by handle (open_by_handle_at), bypassing the container\'s root',
+  SYS_RAWIO: 'gives raw access to the host\'s devices and I/O ports',
+};
+
 export interface ParsedProfiles {
   profiles: DebuggerProfile[];
   /** One clear sentence per problem; malformed profiles are left out of `profiles`. */
   problems: string[];
 }
 
-export function parseProfiles(raw: unknown): ParsedProfiles {
+export function parseProfiles(raw: unknown, source: ProfileSource = 'user'): ParsedProfiles {
   if (raw === undefined || raw === null) return { profiles: DEFAULT_PROFILES, problems: [] };
   if (!Array.isArray(raw)) return { profiles: [], problems: [`The setting ${PROFILES_SETTING} must be a list of profiles, like [{"name": "Shell", "image": "busybox:latest"}].`] };
   const profiles: DebuggerProfile[] = [];
@@ -52,28 +70,43 @@ export function parseProfiles(raw: unknown): ParsedProfiles {
   const seen = new Set<string>();
   raw.forEach((p: unknown, i) => {
     const label = `Profile ${i + 1}${p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string' ? ` ("${(p as { name: string }).name}")` : ''} in ${PROFILES_SETTING}`;
-    const problem = profileProblem(p);
+    // Host rights first: a workspace's "privileged" gets the reason, not "unknown field".
+    const problem = (p && typeof p === 'object' && !Array.isArray(p) ? hostRightsProblem(p as Record<string, unknown>, source) : undefined) ?? profileProblem(p);
     if (problem) return problems.push(`${label}: ${problem}`);
     const q = p as Record<string, unknown>;
     if (seen.has(q.name as string)) return problems.push(`${label}: the name is used by an earlier profile; give each profile its own name.`);
     seen.add(q.name as string);
     const share = (q.share ?? {}) as Record<string, boolean | undefined>;
+    const capabilities = ((q.capabilities as string[] | undefined) ?? ['SYS_PTRACE']).map((c) => c.replace(/^CAP_/, ''));
+    const warnings = capabilities.filter((c) => HOST_CAPABILITIES[c]).map((c) => `${c} comes from your user settings (${PROFILES_SETTING}): it ${HOST_CAPABILITIES[c]}. Detach when you are done.`);
     profiles.push({
       name: q.name as string,
       image: (q.image as string).trim(),
       command: (q.command as string[] | undefined) ?? ['sh'],
-      capabilities: ((q.capabilities as string[] | undefined) ?? ['SYS_PTRACE']).map((c) => c.replace(/^CAP_/, '')),
+      capabilities,
       share: { pid: share.pid ?? true, net: share.net ?? true, ipc: share.ipc ?? true },
       env: { ...(q.env as Record<string, string> | undefined) },
       user: q.user as string | undefined,
+      ...(warnings.length ? { warnings } : {}),
     });
   });
   return { profiles, problems };
 }
 
+/** Host-level rights a workspace asked for: refused, with the reason. */
+function hostRightsProblem(q: Record<string, unknown>, source: ProfileSource): string | undefined {
+  if (source !== 'workspace') return undefined;
+  if (q.privileged !== undefined) return '"privileged" is refused from workspace settings: a privileged container is root on the host, and a repository must not grant that. Put the profile in your user settings if you need more capabilities.';
+  const caps = Array.isArray(q.capabilities) ? q.capabilities.filter((c): c is string => typeof c === 'string').map((c) => c.replace(/^CAP_/, '')) : [];
+  const bad = caps.filter((c) => HOST_CAPABILITIES[c]);
+  if (!bad.length) return undefined;
+  return `${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} refused from workspace settings: ${bad.map((c) => `${c} ${HOST_CAPABILITIES[c]}`).join('; ')}, and a repository must not grant that. Put the profile in your user settings if you need it.`;
+}
+
 function profileProblem(p: unknown): string | undefined {
   if (!p || typeof p !== 'object' || Array.isArray(p)) return 'must be an object with at least "name" and "image".';
   const q = p as Record<string, unknown>;
+  if (q.privileged !== undefined) return '"privileged" is not a profile field; list the capabilities the sidecar needs, or ["ALL"] for every one.';
   const unknown = Object.keys(q).filter((k) => !KNOWN_KEYS.has(k));
   if (unknown.length) return `unknown field ${unknown.map((k) => `"${k}"`).join(', ')}; the fields are ${[...KNOWN_KEYS].join(', ')}.`;
   if (typeof q.name !== 'string' || !q.name.trim()) return '"name" must be a non-empty string.';

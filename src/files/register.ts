@@ -6,6 +6,7 @@ import type { ContainerModel } from '../engine/containers';
 import type { SidecarContext } from '../context';
 import { ContainerAccess } from '../procfs/containerFiles';
 import { ContainerFileSystemProvider, containerUri, SCHEME } from './provider';
+import { filesBackend } from '../trust/settings';
 
 interface Target {
   id: string;
@@ -49,7 +50,7 @@ function setting<T>(key: string, fallback: T): T {
 
 export function registerFiles(ctx: SidecarContext): FilesApi {
   const access = new ContainerAccess(() => ctx.engine, {
-    backend: () => setting<'auto' | 'direct' | 'helper'>('backend', 'auto'),
+    backend: filesBackend,
     maxReadBytes: () => {
       const mb = setting<number>('maxFileSizeMB', 2048);
       return (typeof mb === 'number' && mb > 0 ? mb : 2048) * 1024 ** 2;

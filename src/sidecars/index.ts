@@ -6,11 +6,12 @@ import type { SidecarContext } from '../context';
 import type { ContainerModel } from '../engine/containers';
 import type { Engine } from '../engine/engine';
 import { hasImage } from '../engine/images';
-import { type DebuggerProfile, parseProfiles, PROFILES_SETTING, profileSpec } from '../engine/profiles';
+import { type DebuggerProfile, PROFILES_SETTING, profileSpec } from '../engine/profiles';
 import { type ActiveForward, parsePort, PortForwardService } from '../engine/portForward';
 import { cleanupOrphans, LABELS, listSidecars, processOwner, removeOwnedSidecars, removeSidecar, runningTarget, sidecarWarnings } from '../engine/sidecars';
 import { SidecarTerminalSession } from '../engine/terminalSession';
 import { SidecarPty } from './terminal';
+import { imageForStart, imageNow, profilesForStart } from '../trust/consent';
 
 export const TUNNEL_IMAGE_SETTING = 'sidecar.ports.tunnelImage';
 
@@ -76,7 +77,7 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   private tunnelImage(): string {
-    return vscode.workspace.getConfiguration().get<string>(TUNNEL_IMAGE_SETTING)?.trim() || 'busybox:latest';
+    return imageNow(this.ctx, TUNNEL_IMAGE_SETTING, 'busybox:latest');
   }
 
   private async resetForwards(): Promise<void> {
@@ -113,8 +114,8 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   /** The profiles from the setting; problems become one clear message, never a silent skip. */
-  profiles(): DebuggerProfile[] {
-    const { profiles, problems } = parseProfiles(vscode.workspace.getConfiguration().get(PROFILES_SETTING));
+  async profiles(): Promise<DebuggerProfile[]> {
+    const { profiles, problems } = await profilesForStart(this.ctx);
     if (problems.length && !profiles.length) throw new Error(`${problems.join(' ')} Fix the setting ${PROFILES_SETTING}.`);
     if (problems.length) {
       void vscode.window.showWarningMessage(`${problems.join(' ')} These profiles are left out.`, 'Open Settings').then((a) => {
@@ -127,7 +128,7 @@ export class SidecarManager implements vscode.Disposable {
   async attach(arg: TargetArg, profileName?: unknown): Promise<AttachedSidecar | undefined> {
     const ref = await this.pickTarget(arg, 'Attach a debugger container to which container?');
     if (!ref) return undefined;
-    const profiles = this.profiles();
+    const profiles = await this.profiles();
     let profile: DebuggerProfile | undefined;
     if (typeof profileName === 'string') {
       profile = profiles.find((p) => p.name === profileName);
@@ -166,7 +167,7 @@ export class SidecarManager implements vscode.Disposable {
       }
     });
     this.log.info(`Attached debugger sidecar ${session.id.slice(0, 12)} (${profile.name}, ${profile.image}) to ${target.name}`);
-    const pty = new SidecarPty(session, { profile: profile.name, image: profile.image, warnings }, this.log);
+    const pty = new SidecarPty(session, { profile: profile.name, image: profile.image, warnings: [...warnings, ...(profile.warnings ?? [])] }, this.log);
     const terminal = vscode.window.createTerminal({ name: `Sidecar: ${target.name}`, pty, iconPath: new vscode.ThemeIcon('debug-alt') });
     const attached: AttachedSidecar = { sidecarId: session.id, targetId: target.id, profile: profile.name, terminal, pty, session };
     this.sessions.set(session.id, attached);
@@ -224,7 +225,7 @@ export class SidecarManager implements vscode.Disposable {
       try {
         return await this.forwards.forward({
           target: target.id, remotePort, localPort: localPort === undefined ? undefined : localPort === 0 ? 0 : parsePort(localPort, 'The local port'),
-          image: this.tunnelImage(),
+          image: await imageForStart(this.ctx, TUNNEL_IMAGE_SETTING, 'busybox:latest'),
           onProgress: (message) => progress.report({ message }), signal: abort.signal,
         });
       } finally {

@@ -7,6 +7,7 @@ import type { ContainerHealth, ContainerModel, ContainerState, HealthStatus } fr
 import type { SidecarContext } from '../context';
 import { NS_DESCRIPTIONS, NS_TYPES, type NsSharing, type NsType } from '../procfs/namespaces';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { withTrustNote } from '../trust/consent';
 import { describeStatus, type ContainerEntry, type EngineStatus, ExplorerModel, type ModelChange } from './model';
 
 export type { EngineStatus } from './model';
@@ -427,7 +428,7 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     void vscode.commands.executeCommand('setContext', 'sidecar:engineState', s.ok ? 'ok' : 'down');
     // Logged once per change of status, not on every load: no log storms while the engine is down.
     if (!s.ok && changed) this.ctx.log.warn(`Cannot list containers: ${s.error}`);
-    if (this.view) this.view.message = s.ok ? undefined : `${s.error} Retrying automatically.`;
+    if (this.view) this.view.message = withTrustNote(s.ok ? undefined : `${s.error} Retrying automatically.`);
   }
 
   dispose(): void {

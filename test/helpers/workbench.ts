@@ -26,6 +26,28 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/**
+ * The bench's own images are the user's choice, as on a person's machine: a
+ * workspace that names images or profiles would need consent (src/trust/).
+ * Moves every sidecar.* key of the workspace's settings into user settings
+ * in `userDataDir`, unless the test keeps them in the workspace on purpose.
+ */
+export function writeUserSettings(workspace: string, userDataDir: string, opts: { keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown> } = {}): void {
+  const file = path.join(workspace, '.vscode', 'settings.json');
+  const ws = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  const user: Record<string, unknown> = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false };
+  if (!opts.keepWorkspaceSettings) {
+    for (const k of Object.keys(ws).filter((k) => k.startsWith('sidecar.'))) {
+      user[k] = ws[k];
+      delete ws[k];
+    }
+    fs.writeFileSync(file, JSON.stringify(ws, null, 2));
+  }
+  Object.assign(user, opts.userSettings);
+  fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(user, null, 2));
+}
+
 export function makeWorkspace(name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cs-ws-${name}-`));
   fs.mkdirSync(path.join(dir, '.vscode'));
@@ -54,6 +76,8 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
     fs.chownSync(results, opts.uid, opts.gid ?? opts.uid);
   }
   const workspace = makeWorkspace('host');
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
+  writeUserSettings(workspace, userDataDir);
   // A non-root host needs its own profile folders and the workspace it opens.
   const owned = (dir: string) => {
     if (opts.uid !== undefined) for (const p of [dir, ...fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f)))]) fs.chownSync(p, opts.uid, opts.gid ?? opts.uid);
@@ -65,7 +89,8 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
     logFile: path.join(testOutput, 'code-server-integration.log'),
     env: { SIDECAR_TEST_RESULTS: results, ...opts.env },
     uid: opts.uid, gid: opts.gid,
-    ...(opts.uid !== undefined ? { userDataDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'))), extensionsDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'))) } : {}),
+    userDataDir: owned(userDataDir),
+    ...(opts.uid !== undefined ? { extensionsDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'))) } : {}),
   });
   const browser = await launchBrowser();
   try {
@@ -94,7 +119,7 @@ export interface Workbench {
 }
 
 /** Opens the workbench on a single folder with the packaged .vsix installed, as a user would have it. */
-export async function openWorkbench(name: string, opts: { workspace?: string } = {}): Promise<Workbench> {
+export async function openWorkbench(name: string, opts: { workspace?: string; workspaceTrust?: boolean; keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown> } = {}): Promise<Workbench> {
   const lib = await codeServerLib();
   const vsix = path.join(projectRoot, 'container-sidecar.vsix');
   if (!fs.existsSync(vsix)) throw new Error('container-sidecar.vsix is missing: run npm run package first');
@@ -103,7 +128,9 @@ export async function openWorkbench(name: string, opts: { workspace?: string } =
   execFileSync(process.execPath, [lib.codeServerBin, '--extensions-dir', extensionsDir, '--install-extension', vsix], { stdio: 'ignore' });
   const workspace = opts.workspace ?? makeWorkspace(name);
   fs.mkdirSync(testOutput, { recursive: true });
-  const server = await lib.startCodeServer({ workspace, extensionsDir, logFile: path.join(testOutput, `code-server-${name}.log`) });
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
+  writeUserSettings(workspace, userDataDir, opts);
+  const server = await lib.startCodeServer({ workspace, extensionsDir, userDataDir, workspaceTrust: opts.workspaceTrust, logFile: path.join(testOutput, `code-server-${name}.log`) });
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`);

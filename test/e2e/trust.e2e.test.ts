@@ -1,0 +1,167 @@
+// Workspace trust, as a person meets it: a cloned folder whose settings name
+// their own debugger image with SYS_ADMIN, a files helper image and an engine.
+// Opened in Restricted Mode everything works with the user's settings; once
+// trusted, each workspace choice is asked about before the first start.
+// One code-server start with workspace trust enabled (the other e2e files run with it off).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { eventually } from '../helpers/hostRunner';
+
+let wb: Workbench;
+const docker = testDocker();
+const names = { untrusted: uniqueName('e2e-trust-a'), trusted: uniqueName('e2e-trust-b') };
+const targets: Docker.Container[] = [];
+/** An image that does not exist: if the workspace's helper image were used, the helper could not start. */
+const REPO_HELPER = 'container-sidecar-test/repo-helper:never';
+
+async function sidecarsOf(target: Docker.Container, role: 'debugger' | 'files'): Promise<Docker.ContainerInspectInfo[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${target.id}`, `io.container-sidecar.role=${role}`] } });
+  return Promise.all(list.map((c) => docker.getContainer(c.Id).inspect()));
+}
+
+before(async () => {
+  for (const name of [names.untrusted, names.trusted]) targets.push(await runContainer(docker, { name, cmd: ['sh', '-c', 'echo hello > /greeting && exec sleep 3600'] }));
+  const workspace = makeWorkspace('trust');
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  fs.writeFileSync(settingsFile, JSON.stringify({
+    ...JSON.parse(fs.readFileSync(settingsFile, 'utf8')),
+    // What a hostile repository would write.
+    'sidecar.debugger.profiles': [
+      { name: 'Repo admin', image: IMAGES.gdb, command: ['sh'], capabilities: ['SYS_PTRACE', 'SYS_ADMIN'] },
+      { name: 'Repo tools', image: IMAGES.gdb, command: ['sh'], capabilities: ['SYS_PTRACE', 'NET_ADMIN'] },
+    ],
+    'sidecar.files.helperImage': REPO_HELPER,
+    'sidecar.engines': ['unix:///tmp/container-sidecar-repo-engine.sock'],
+  }, null, 2));
+  wb = await openWorkbench('trust', {
+    workspace,
+    workspaceTrust: true,
+    keepWorkspaceSettings: true,
+    userSettings: {
+      // The user's own choices: local images (no registry here), and the helper for every file access.
+      'sidecar.debugger.profiles': [{ name: 'Shell (local busybox)', image: IMAGES.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
+      'sidecar.files.helperImage': IMAGES.busybox,
+      'sidecar.files.backend': 'helper',
+      // Open untrusted folders in Restricted Mode without the startup question.
+      'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.untrustedFiles': 'open',
+    },
+  });
+});
+
+after(async () => {
+  await wb?.close();
+  for (const t of targets) await removeQuietly(docker, [...(await sidecarsOf(t, 'debugger')), ...(await sidecarsOf(t, 'files'))].map((c) => c.Id));
+  await removeQuietly(docker, targets);
+});
+
+async function palette(command: string): Promise<void> {
+  const { page } = wb;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget').waitFor({ timeout: 15_000 });
+  await page.keyboard.type(command);
+  await pick(command.replace(/^.*: /, ''));
+}
+
+async function pick(text: string, filter?: string): Promise<void> {
+  const { page } = wb;
+  if (filter) await page.keyboard.type(filter);
+  const row = wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+}
+
+async function openFile(container: string): Promise<void> {
+  await palette('Container Sidecar: Open File in Container...');
+  await pick(container, container);
+  await wb.page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
+  await wb.page.keyboard.type('/greeting');
+  await wb.page.keyboard.press('Enter');
+}
+
+async function answer(button: 'Allow' | 'Use Defaults'): Promise<string> {
+  const dialog = wb.page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ timeout: 60_000 });
+  const text = await dialog.innerText();
+  await wb.page.screenshot({ path: screenshotPath(`trust-consent-${button.replace(' ', '-').toLowerCase()}`) });
+  await dialog.getByRole('button', { name: button, exact: true }).click();
+  await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+  return text;
+}
+
+test('in Restricted Mode the views work and every start follows the user\'s settings', { timeout: 300_000 }, async () => {
+  const { page } = wb;
+  try {
+    await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+    const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
+    // The workspace's engine does not exist: the list comes from the user's engine.
+    await view.getByRole('treeitem', { name: new RegExp(names.untrusted) }).first().waitFor({ timeout: 60_000 });
+    await view.getByText(/Restricted Mode: your own settings and the defaults apply/).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: screenshotPath('trust-restricted-view') });
+
+    await palette('Container Sidecar: Attach Debugger Container');
+    await pick(names.untrusted, names.untrusted);
+    const [sidecar] = await eventually(async () => {
+      const s = await sidecarsOf(targets[0], 'debugger');
+      return s.length && s[0].State.Running ? s : undefined;
+    }, 'the debugger sidecar to run', 60_000) ?? [];
+    assert.equal(sidecar.Config.Image, IMAGES.busybox, 'the user\'s profile image, not the workspace\'s');
+    assert.deepEqual(sidecar.HostConfig.CapAdd, ['SYS_PTRACE'], 'only SYS_PTRACE');
+
+    await openFile(names.untrusted);
+    await page.locator('.tabs-container .tab', { hasText: 'greeting' }).waitFor({ timeout: 60_000 });
+    const [helper] = await sidecarsOf(targets[0], 'files');
+    assert.equal(helper?.Config.Image, IMAGES.busybox, 'the files helper uses the user\'s image');
+  } catch (e) {
+    await page.screenshot({ path: screenshotPath('trust-restricted-failure') }).catch(() => undefined);
+    throw e;
+  }
+});
+
+test('once trusted, the workspace\'s images need consent: Use Defaults keeps the user\'s, Allow starts the workspace\'s', { timeout: 300_000 }, async () => {
+  const { page } = wb;
+  try {
+    await palette('Workspaces: Manage Workspace Trust');
+    const trustEditor = page.locator('.workspace-trust-editor');
+    await trustEditor.getByRole('button', { name: 'Trust', exact: true }).first().click();
+    await page.locator('.statusbar, .monaco-workbench').first().waitFor();
+    const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
+    await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+    await eventually(async () => !(await view.getByText(/Restricted Mode:/).count()), 'the Restricted Mode note to go', 30_000);
+    // sidecar.engines is machine-scoped: the repository's engine is still ignored.
+    await view.getByRole('treeitem', { name: new RegExp(names.trusted) }).first().waitFor({ timeout: 60_000 });
+
+    await openFile(names.trusted);
+    const helperQuestion = await answer('Use Defaults');
+    assert.match(helperQuestion, /sidecar\.files\.helperImage/);
+    assert.ok(helperQuestion.includes(REPO_HELPER), 'the question names the image');
+    await page.locator('.tabs-container .tab', { hasText: 'greeting' }).nth(1).waitFor({ timeout: 60_000 });
+    const [helper] = await sidecarsOf(targets[1], 'files');
+    assert.equal(helper?.Config.Image, IMAGES.busybox, 'Use Defaults: the user\'s helper image');
+
+    await palette('Container Sidecar: Attach Debugger Container');
+    await pick(names.trusted, names.trusted);
+    const question = await answer('Allow');
+    assert.match(question, /sidecar\.debugger\.profiles/);
+    assert.ok(question.includes(IMAGES.gdb), 'the question names the image');
+    assert.match(question, /SYS_PTRACE, NET_ADMIN/, 'the question names the capabilities');
+    assert.doesNotMatch(question, /Repo admin/, 'the SYS_ADMIN profile is refused, not offered');
+    await page.locator('.notification-toast', { hasText: /SYS_ADMIN is refused from workspace settings/ }).first().waitFor({ timeout: 30_000 });
+    const [sidecar] = await eventually(async () => {
+      const s = await sidecarsOf(targets[1], 'debugger');
+      return s.length && s[0].State.Running ? s : undefined;
+    }, 'the workspace\'s debugger sidecar to run', 60_000) ?? [];
+    assert.equal(sidecar.Config.Image, IMAGES.gdb, 'Allow: the workspace\'s image');
+    assert.deepEqual(sidecar.HostConfig.CapAdd, ['SYS_PTRACE', 'NET_ADMIN']);
+    await page.screenshot({ path: screenshotPath('trust-allowed') });
+  } catch (e) {
+    await page.screenshot({ path: screenshotPath('trust-trusted-failure') }).catch(() => undefined);
+    throw e;
+  }
+});
