@@ -50,6 +50,8 @@ before(async () => {
       // Open untrusted folders in Restricted Mode without the startup question.
       'security.workspace.trust.startupPrompt': 'never',
       'security.workspace.trust.untrustedFiles': 'open',
+      // The DOM renderer keeps the terminal's text in the page, where the test can read it.
+      'terminal.integrated.gpuAcceleration': 'off',
     },
   });
 });
@@ -60,6 +62,15 @@ after(async () => {
   await removeQuietly(docker, targets);
 });
 
+/** Shows the Container Sidecar views; clicking the tab when they are already shown would hide them. */
+async function containersView() {
+  const { page } = wb;
+  const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) });
+  if (!(await view.isVisible())) await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+  await view.waitFor({ timeout: 30_000 });
+  return view;
+}
+
 async function palette(command: string): Promise<void> {
   const { page } = wb;
   await page.keyboard.press('Escape');
@@ -67,6 +78,12 @@ async function palette(command: string): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ timeout: 15_000 });
   await page.keyboard.type(command);
   await pick(command.replace(/^.*: /, ''));
+}
+
+/** Waits for the quick pick to be the one asked for (`title`), so typing never lands in the terminal. */
+async function pickIn(title: string, text: string): Promise<void> {
+  await wb.page.locator('.quick-input-widget', { has: wb.page.locator(`.quick-input-title:has-text("${title}"), input[placeholder="${title}"]`) }).waitFor({ timeout: 30_000 });
+  await pick(text, text);
 }
 
 async function pick(text: string, filter?: string): Promise<void> {
@@ -79,8 +96,8 @@ async function pick(text: string, filter?: string): Promise<void> {
 
 async function openFile(container: string): Promise<void> {
   await palette('Container Sidecar: Open File in Container...');
-  await pick(container, container);
-  await wb.page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
+  await pickIn('Container whose files to open', container);
+  await wb.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Open a file in' }).waitFor({ timeout: 30_000 });
   await wb.page.keyboard.type('/greeting');
   await wb.page.keyboard.press('Enter');
 }
@@ -98,21 +115,23 @@ async function answer(button: 'Allow' | 'Use Defaults'): Promise<string> {
 test('in Restricted Mode the views work and every start follows the user\'s settings', { timeout: 300_000 }, async () => {
   const { page } = wb;
   try {
-    await page.getByRole('tab', { name: /Container Sidecar/ }).click();
-    const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
-    // The workspace's engine does not exist: the list comes from the user's engine.
-    await view.getByRole('treeitem', { name: new RegExp(names.untrusted) }).first().waitFor({ timeout: 60_000 });
+    const view = await containersView();
+    // The workspace's engine does not exist: the list comes from the user's engine (the
+    // container pick below finds the target there; the shared engine may list too many to see it here).
+    await view.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
     await view.getByText(/Restricted Mode: your own settings and the defaults apply/).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: screenshotPath('trust-restricted-view') });
 
     await palette('Container Sidecar: Attach Debugger Container');
-    await pick(names.untrusted, names.untrusted);
+    await pickIn('Attach a debugger container to which container?', names.untrusted);
     const [sidecar] = await eventually(async () => {
       const s = await sidecarsOf(targets[0], 'debugger');
       return s.length && s[0].State.Running ? s : undefined;
     }, 'the debugger sidecar to run', 60_000) ?? [];
     assert.equal(sidecar.Config.Image, IMAGES.busybox, 'the user\'s profile image, not the workspace\'s');
     assert.deepEqual(sidecar.HostConfig.CapAdd, ['SYS_PTRACE'], 'only SYS_PTRACE');
+    // The terminal takes the focus when it opens: wait for it before typing elsewhere.
+    await page.locator('.xterm-rows', { hasText: 'Debugger sidecar for' }).first().waitFor({ timeout: 60_000 });
 
     await openFile(names.untrusted);
     await page.locator('.tabs-container .tab', { hasText: 'greeting' }).waitFor({ timeout: 60_000 });
@@ -130,23 +149,22 @@ test('once trusted, the workspace\'s images need consent: Use Defaults keeps the
     await palette('Workspaces: Manage Workspace Trust');
     const trustEditor = page.locator('.workspace-trust-editor');
     await trustEditor.getByRole('button', { name: 'Trust', exact: true }).first().click();
-    await page.locator('.statusbar, .monaco-workbench').first().waitFor();
-    const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
-    await page.getByRole('tab', { name: /Container Sidecar/ }).click();
+    await page.getByText('You trust this folder').waitFor({ timeout: 30_000 });
+    const view = await containersView();
     await eventually(async () => !(await view.getByText(/Restricted Mode:/).count()), 'the Restricted Mode note to go', 30_000);
     // sidecar.engines is machine-scoped: the repository's engine is still ignored.
-    await view.getByRole('treeitem', { name: new RegExp(names.trusted) }).first().waitFor({ timeout: 60_000 });
+    await view.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
 
     await openFile(names.trusted);
     const helperQuestion = await answer('Use Defaults');
     assert.match(helperQuestion, /sidecar\.files\.helperImage/);
     assert.ok(helperQuestion.includes(REPO_HELPER), 'the question names the image');
-    await page.locator('.tabs-container .tab', { hasText: 'greeting' }).nth(1).waitFor({ timeout: 60_000 });
+    await eventually(async () => (await page.locator('.tabs-container .tab', { hasText: 'greeting' }).count()) === 2, 'the second container\'s file in an editor', 60_000);
     const [helper] = await sidecarsOf(targets[1], 'files');
     assert.equal(helper?.Config.Image, IMAGES.busybox, 'Use Defaults: the user\'s helper image');
 
     await palette('Container Sidecar: Attach Debugger Container');
-    await pick(names.trusted, names.trusted);
+    await pickIn('Attach a debugger container to which container?', names.trusted);
     const question = await answer('Allow');
     assert.match(question, /sidecar\.debugger\.profiles/);
     assert.ok(question.includes(IMAGES.gdb), 'the question names the image');
