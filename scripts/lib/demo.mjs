@@ -146,18 +146,20 @@ export function prepareProfile({ dir = defaultDemoDir(), images, vsix, codeServe
   const userDataDir = path.join(dir, 'user');
   const extensionsDir = path.join(dir, 'extensions');
   fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+  // The images are the user's choice (user settings): set by the workspace they would need consent first.
+  const imageSettings = {
     'sidecar.files.helperImage': images.busybox,
     'sidecar.debugger.gdbImage': images.gdb,
     'sidecar.ports.tunnelImage': images.busybox,
     // Local images only: the demo must work where no registry can be reached.
     'sidecar.debugger.profiles': [{ name: 'Shell (busybox)', image: images.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
-  }, null, 2));
+  };
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}\n');
   fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n');
   fs.mkdirSync(path.join(workspace, 'node-app'), { recursive: true });
   fs.copyFileSync(NODE_APP, path.join(workspace, 'node-app', 'app.js'));
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...imageSettings }, null, 2));
   fs.mkdirSync(extensionsDir, { recursive: true });
   for (const x of [vsix, openerVsix(dir)]) {
     execFileSync(process.execPath, [codeServerBin, '--extensions-dir', extensionsDir, '--install-extension', x, '--force'], { stdio: 'ignore' });
