@@ -16,16 +16,17 @@ let wb: Workbench;
 const docker = testDocker();
 const names = { untrusted: uniqueName('e2e-trust-a'), trusted: uniqueName('e2e-trust-b') };
 const targets: Docker.Container[] = [];
-/** An image that does not exist: if the workspace's helper image were used, the helper could not start. */
+/** Images that do not exist: if the workspace's were used, nothing could start. */
 const REPO_HELPER = 'container-sidecar-test/repo-helper:never';
+const REPO_TUNNEL = 'container-sidecar-test/repo-tunnel:never';
 
-async function sidecarsOf(target: Docker.Container, role: 'debugger' | 'files'): Promise<Docker.ContainerInspectInfo[]> {
+async function sidecarsOf(target: Docker.Container, role: 'debugger' | 'files' | 'tunnel'): Promise<Docker.ContainerInspectInfo[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${target.id}`, `io.container-sidecar.role=${role}`] } });
   return Promise.all(list.map((c) => docker.getContainer(c.Id).inspect()));
 }
 
 before(async () => {
-  for (const name of [names.untrusted, names.trusted]) targets.push(await runContainer(docker, { name, cmd: ['sh', '-c', 'echo hello > /greeting && exec sleep 3600'] }));
+  for (const name of [names.untrusted, names.trusted]) targets.push(await runContainer(docker, { name, cmd: ['sh', '-c', 'echo hello > /greeting && exec httpd -f -p 127.0.0.1:8080 -h /'] }));
   const workspace = makeWorkspace('trust');
   const settingsFile = path.join(workspace, '.vscode', 'settings.json');
   fs.writeFileSync(settingsFile, JSON.stringify({
@@ -36,6 +37,7 @@ before(async () => {
       { name: 'Repo tools', image: IMAGES.gdb, command: ['sh'], capabilities: ['SYS_PTRACE', 'NET_ADMIN'] },
     ],
     'sidecar.files.helperImage': REPO_HELPER,
+    'sidecar.ports.tunnelImage': REPO_TUNNEL,
     'sidecar.engines': ['unix:///tmp/container-sidecar-repo-engine.sock'],
   }, null, 2));
   wb = await openWorkbench('trust', {
@@ -45,7 +47,7 @@ before(async () => {
     userSettings: {
       // The user's own choices: local images (no registry here), and the helper for every file access.
       'sidecar.debugger.profiles': [{ name: 'Shell (local busybox)', image: IMAGES.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
-      'sidecar.files.helperImage': IMAGES.busybox,
+      'sidecar.ports.tunnelImage': IMAGES.busybox,
       'sidecar.files.backend': 'helper',
       // Open untrusted folders in Restricted Mode without the startup question.
       'security.workspace.trust.startupPrompt': 'never',
@@ -58,7 +60,7 @@ before(async () => {
 
 after(async () => {
   await wb?.close();
-  for (const t of targets) await removeQuietly(docker, [...(await sidecarsOf(t, 'debugger')), ...(await sidecarsOf(t, 'files'))].map((c) => c.Id));
+  for (const t of targets) await removeQuietly(docker, [...(await sidecarsOf(t, 'debugger')), ...(await sidecarsOf(t, 'files')), ...(await sidecarsOf(t, 'tunnel'))].map((c) => c.Id));
   await removeQuietly(docker, targets);
 });
 
@@ -136,7 +138,8 @@ test('in Restricted Mode the views work and every start follows the user\'s sett
     await openFile(names.untrusted);
     await page.locator('.tabs-container .tab', { hasText: 'greeting' }).waitFor({ timeout: 60_000 });
     const [helper] = await sidecarsOf(targets[0], 'files');
-    assert.equal(helper?.Config.Image, IMAGES.busybox, 'the files helper uses the user\'s image');
+    // The helper is the extension's own built-in image; the workspace's helper setting is read nowhere.
+    assert.match(helper?.Config.Image ?? '', /^container-sidecar\/files-helper:/, 'the files helper uses the built-in image');
   } catch (e) {
     await page.screenshot({ path: screenshotPath('trust-restricted-failure') }).catch(() => undefined);
     throw e;
@@ -155,13 +158,19 @@ test('once trusted, the workspace\'s images need consent: Use Defaults keeps the
     // sidecar.engines is machine-scoped: the repository's engine is still ignored.
     await view.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
 
-    await openFile(names.trusted);
-    const helperQuestion = await answer('Use Defaults');
-    assert.match(helperQuestion, /sidecar\.files\.helperImage/);
-    assert.ok(helperQuestion.includes(REPO_HELPER), 'the question names the image');
-    await eventually(async () => (await page.locator('.tabs-container .tab', { hasText: 'greeting' }).count()) === 2, 'the second container\'s file in an editor', 60_000);
-    const [helper] = await sidecarsOf(targets[1], 'files');
-    assert.equal(helper?.Config.Image, IMAGES.busybox, 'Use Defaults: the user\'s helper image');
+    await palette('Container Sidecar: Forward a Container Port');
+    await pickIn('Forward a port of which container?', names.trusted);
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Port inside the container' }).waitFor({ timeout: 30_000 });
+    await page.keyboard.type('8080');
+    await page.keyboard.press('Enter');
+    const tunnelQuestion = await answer('Use Defaults');
+    assert.match(tunnelQuestion, /sidecar\.ports\.tunnelImage/);
+    assert.ok(tunnelQuestion.includes(REPO_TUNNEL), 'the question names the image');
+    const [tunnel] = await eventually(async () => {
+      const s = await sidecarsOf(targets[1], 'tunnel');
+      return s.length ? s : undefined;
+    }, 'the tunnel sidecar', 60_000) ?? [];
+    assert.equal(tunnel.Config.Image, IMAGES.busybox, 'Use Defaults: the user\'s tunnel image');
 
     await palette('Container Sidecar: Attach Debugger Container');
     await pickIn('Attach a debugger container to which container?', names.trusted);
