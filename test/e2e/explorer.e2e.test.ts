@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { openWorkbench, revealContainer, screenshotPath, type Workbench } from '../helpers/workbench';
 import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
 let wb: Workbench;
@@ -39,11 +39,7 @@ test('expand a container, then Namespaces: pid and net show as shared for the pa
   const tree = pane.getByRole('tree');
   await tree.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
   // Other work may have many containers on this engine: reveal ours through the palette, as a person would.
-  await page.keyboard.press('F1');
-  await page.keyboard.type('Reveal Container in Containers View');
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Reveal Container in Containers View' }).first().click();
-  await page.keyboard.type(names.web);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: names.web }).first().click();
+  await revealContainer(page, names.web);
   const webRow = tree.getByRole('treeitem', { name: new RegExp(names.web) }).first();
   await webRow.waitFor({ timeout: 30_000 });
   await tree.locator(`.monaco-list-row[aria-expanded="true"]`, { hasText: names.web }).first().waitFor({ timeout: 15_000 });
@@ -76,6 +72,10 @@ test('expand a container, then Namespaces: pid and net show as shared for the pa
   const nsPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Namespaces/i }) });
   const header = nsPane.locator('.pane-header');
   if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  // Every type starts expanded; on a busy engine pid's rows lie far below mnt's. Collapse all, open pid.
+  await header.hover();
+  await nsPane.getByRole('button', { name: 'Collapse All' }).click();
+  await nsPane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^pid$/ }) }).first().click();
   const shared = nsPane.locator('.monaco-list-row', { hasText: new RegExp(`shared by .*${names.web}`) }).first();
   await shared.waitFor({ timeout: 30_000 });
   assert.match(await shared.innerText(), new RegExp(`(${names.web}.*${names.dbg}|${names.dbg}.*${names.web})`));

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { makeWorkspace, openWorkbench, revealContainer, screenshotPath, type Workbench } from '../helpers/workbench';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 
@@ -66,6 +66,9 @@ test('Attach Debugger Container from the tree, ps in the terminal, close it, and
   const { page } = wb;
   await page.getByRole('tab', { name: /Container Sidecar/ }).click();
   const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /Containers/i }) });
+  await view.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
+  // Other work may have many containers on this engine: bring ours into sight.
+  await revealContainer(page, name);
   const item = view.getByRole('treeitem', { name: new RegExp(name) }).first();
   await item.waitFor({ timeout: 60_000 });
   // Activation removed the crashed window's sidecar and left the live window's alone.

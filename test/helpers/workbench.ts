@@ -149,3 +149,16 @@ export function screenshotPath(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, `${name}.png`);
 }
+
+/**
+ * Shows a container in the Containers view through the palette, as a person
+ * would on a busy engine: the tree renders only the rows in sight, so a row
+ * far down the list is not on the page until it is revealed.
+ */
+export async function revealContainer(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.keyboard.type('Container Sidecar: Reveal Container in Containers View');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Reveal Container in Containers View' }).first().click();
+  await page.keyboard.type(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().click();
+}
