@@ -89,7 +89,7 @@ export async function imageForStart(ctx: SidecarContext, key: string, fallback: 
   const own = s.own?.trim() || fallback;
   const value = s.value?.trim() || fallback;
   if (s.origin !== 'workspace' || value === own || value === s.defaultValue) return value;
-  const answer = await askConsent(ctx, key, value, `containers from the image ${value} (instead of ${own})`);
+  const answer = await askConsent(ctx, key, value, `containers from the image ${value} (instead of ${own || 'the extension\'s own image'})`);
   return answer === 'allow' ? value : own;
 }
 
@@ -114,7 +114,7 @@ export async function launchImage(ctx: SidecarContext, image: unknown, key: stri
   if (typeof image !== 'string' || !image.trim() || image.trim() === setting) return setting;
   const own = readSetting<string>(key).own?.trim() || fallback;
   if (image.trim() === own) return own;
-  const answer = await askConsent(ctx, LAUNCH_IMAGE, image.trim(), `gdb in a container from the image ${image.trim()} (instead of ${own})`);
+  const answer = await askConsent(ctx, LAUNCH_IMAGE, image.trim(), `gdb in a container from the image ${image.trim()} (instead of ${own || 'the extension\'s own gdb image'})`);
   return answer === 'allow' ? image.trim() : own;
 }
 

@@ -48,7 +48,15 @@ export const debugTests: HostTest[] = [
       vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(SRC, new vscode.Position(29, 0)))]);
       const started = new Promise<vscode.DebugSession>((r) => vscode.debug.onDidStartDebugSession(r));
       // No sourceFileMap: the adapter learns /src -> test/fixtures from the breakpoint gdb resolved.
-      const ok = await vscode.debug.startDebugging(undefined, { type: 'sidecar', request: 'attach', name: 'itest attach', container: name, processId: 1, image: IMAGES.gdb });
+      // The image comes from the user's settings: an `image` in the configuration is the workspace's (launch.json) and would ask for consent.
+      const cfg = vscode.workspace.getConfiguration('sidecar.debugger');
+      await cfg.update('gdbImage', IMAGES.gdb, vscode.ConfigurationTarget.Global);
+      let ok: boolean;
+      try {
+        ok = await vscode.debug.startDebugging(undefined, { type: 'sidecar', request: 'attach', name: 'itest attach', container: name, processId: 1 });
+      } finally {
+        await cfg.update('gdbImage', undefined, vscode.ConfigurationTarget.Global);
+      }
       assert.equal(ok, true);
       const session = await started;
       const top = await topFrame(session);
