@@ -62,9 +62,11 @@ export function freePort() {
 
 /**
  * Starts code-server on 127.0.0.1 with throwaway profile folders.
+ * `pidNamespace` runs it as PID 1 of a PID namespace of its own (with its own
+ * /proc): whatever a debugger inside signals can reach only that namespace.
  * Returns { port, url(payload), stop() }.
  */
-export async function startCodeServer({ workspace, port, userDataDir, extensionsDir, extraArgs = [], logFile, env = {}, uid, gid, workspaceTrust = false } = {}) {
+export async function startCodeServer({ workspace, port, userDataDir, extensionsDir, extraArgs = [], logFile, env = {}, uid, gid, workspaceTrust = false, pidNamespace = false } = {}) {
   port ??= await freePort();
   userDataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
   extensionsDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'));
@@ -72,7 +74,9 @@ export async function startCodeServer({ workspace, port, userDataDir, extensions
     // workspaceTrust: true keeps VS Code's Restricted Mode for the trust tests; the others run trusted.
     ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, ...extraArgs, workspace];
   const out = logFile ? fs.openSync(logFile, 'a') : 'ignore';
-  const p = spawn(process.execPath, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, uid, gid, detached: true });
+  // --kill-child: when unshare is stopped, the namespace's PID 1 (and with it everything in the namespace) goes too.
+  const [cmd, argv] = pidNamespace ? ['unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...args]] : [process.execPath, args];
+  const p = spawn(cmd, argv, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, uid, gid, detached: true });
   if (typeof out === 'number') fs.closeSync(out);
   const until = Date.now() + 60000;
   for (;;) {

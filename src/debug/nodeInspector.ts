@@ -72,15 +72,37 @@ export class SignalError extends Error {}
 /** Sends SIGUSR1 to `pid` (PID inside the target) from a sidecar that shares the target's pid namespace. */
 export async function sendInspectSignal(engine: Engine, o: { target: string; pid: number; image: string; setting?: string; onProgress?: (m: string) => void }): Promise<void> {
   if (!Number.isInteger(o.pid) || o.pid <= 0) throw new SignalError(`"${o.pid}" is not a PID.`);
+  // argv, no shell: the PID is a number we checked.
+  const r = await runInPidNamespace(engine, { ...o, argv: ['kill', '-USR1', String(o.pid)] });
+  if (r.code !== 0) throw new SignalError(`Sending SIGUSR1 to PID ${o.pid} failed${r.output.trim() ? `: ${r.output.trim()}` : ''}. Is the process still running?`);
+}
+
+/**
+ * The target's processes as its own pid namespace lists them (`ps` in a
+ * sidecar): for when this window cannot read the host's /proc (a non-root
+ * user, or a window in a pid namespace of its own).
+ */
+export async function listProcessesInTarget(engine: Engine, o: { target: string; image: string; setting?: string }): Promise<{ nsPid: number; command: string }[]> {
+  // A pid namespace always holds a process, so an empty answer means the output was lost: ask again.
+  for (let attempt = 1; ; attempt++) {
+    const r = await runInPidNamespace(engine, { ...o, argv: ['ps', '-o', 'pid,args'] });
+    if (r.code !== 0) throw new SignalError(`Listing the processes of the container failed: ${r.output.trim()}`);
+    const procs = r.output.split('\n').slice(1).map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+      .map((m) => ({ nsPid: Number(m[1]), command: m[2].trim() })).filter((p) => p.command !== 'ps -o pid,args');
+    if (procs.length || attempt === 3) return procs;
+  }
+}
+
+/** Runs argv in a short-lived sidecar in the target's pid namespace; its exit code and output. */
+async function runInPidNamespace(engine: Engine, o: { target: string; image: string; argv: string[]; setting?: string; onProgress?: (m: string) => void }): Promise<{ code: number; output: string }> {
   let exited: Promise<{ StatusCode?: number }> | undefined;
   let logs: Promise<string> | undefined;
   await launchSidecar(engine, {
     target: o.target,
     role: 'debugger',
     image: o.image,
-    // argv, no shell: the PID is a number we checked.
-    entrypoint: ['kill'],
-    cmd: ['-USR1', String(o.pid)],
+    entrypoint: o.argv.slice(0, 1),
+    cmd: o.argv.slice(1),
     share: { pid: true, net: false, ipc: false },
   }, {
     setting: o.setting,
@@ -92,10 +114,7 @@ export async function sendInspectSignal(engine: Engine, o: { target: string; pid
     },
   });
   const r = await exited!;
-  if (r.StatusCode !== 0) {
-    const text = (await logs!.catch(() => '')).trim();
-    throw new SignalError(`Sending SIGUSR1 to PID ${o.pid} failed${text ? `: ${text}` : ''}. Is the process still running?`);
-  }
+  return { code: r.StatusCode ?? -1, output: await logs!.catch(() => '') };
 }
 
 /** kill's output (stdout and stderr, demultiplexed) for the error message. */

@@ -4,7 +4,9 @@
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import type { SidecarManager } from '../sidecars';
-import { INSPECTOR_PORT, isNodeCommand, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
+import fs from 'node:fs';
+import { INSPECTOR_PORT, inferRoots, isNodeCommand, listProcessesInTarget, pickByName, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
+import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
@@ -89,7 +91,7 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
   if (!containerRef) return undefined;
   const target = await ctx.engine.inspect(containerRef);
   if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
-  const proc = arg?.process ?? (await pickProcess(target.id, target.name, target.pid));
+  const proc = arg?.process ?? (await pickProcess(ctx, target.id, target.name, target.pid));
   if (!proc) return undefined;
   const config: SidecarAttachArguments & vscode.DebugConfiguration = {
     type: DEBUG_TYPE,
@@ -99,12 +101,8 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
     processId: proc.nsPid,
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
-  if (isNodeCommand(proc.command)) {
-    // The script's folder in the container stands for the workspace folder.
-    config.debugger = 'node';
-    config.localRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    config.remoteRoot = scriptFolder(proc.command);
-  }
+  // localRoot/remoteRoot are inferred when the node session resolves.
+  if (isNodeCommand(proc.command)) config.debugger = 'node';
   return config;
 }
 
@@ -123,16 +121,24 @@ async function pickContainer(ctx: SidecarContext): Promise<string | undefined> {
   return pick?.id;
 }
 
+/** /proc first; a sidecar's ps where this window cannot read the container's processes there (not root, or its own pid namespace). */
+async function listProcesses(ctx: SidecarContext, id: string, pid: number): Promise<(Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo>)[]> {
+  const fromProc = flatten(await containerProcesses({ id, pid }).catch(() => []));
+  if (fromProc.length) return fromProc;
+  const image = await imageForStart(ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
+  return listProcessesInTarget(ctx.engine, { target: id, image, setting: SIGNAL_IMAGE_SETTING });
+}
+
 function flatten(list: ProcessInfo[]): ProcessInfo[] {
   return list.flatMap((p) => [p, ...flatten(p.children)]);
 }
 
-async function pickProcess(id: string, name: string, pid: number): Promise<ProcessInfo | undefined> {
-  const procs = flatten(await containerProcesses({ id, pid }));
+async function pickProcess(ctx: SidecarContext, id: string, name: string, pid: number): Promise<Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo> | undefined> {
+  const procs = await listProcesses(ctx, id, pid);
   if (!procs.length) throw new Error(`No process of container ${name} could be read from /proc. Is the engine on this machine?`);
   if (procs.length === 1) return procs[0];
   const pick = await vscode.window.showQuickPick(
-    procs.map((p) => ({ label: p.command, description: `PID ${p.nsPid} · host ${p.hostPid}${p.user ? ` · ${p.user}` : ''}`, p })),
+    procs.map((p) => ({ label: p.command, description: `PID ${p.nsPid}${p.hostPid ? ` · host ${p.hostPid}` : ''}${p.user ? ` · ${p.user}` : ''}`, p })),
     { title: `Debug which process of ${name}?`, matchOnDescription: true },
   );
   return pick?.p;
@@ -180,22 +186,11 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
         void vscode.window.showErrorMessage(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
         return undefined;
       }
-      const p = await pickProcess(target.id, target.name, target.pid);
+      const p = await pickProcess(this.ctx, target.id, target.name, target.pid);
       if (!p) return undefined;
       config.processId = p.nsPid;
     }
-    if (config.debugger === 'node') {
-      // Held back: while testing, handing a container's inspector to VS Code's
-      // JavaScript debugger was followed by SIGKILLs to unrelated HOST processes
-      // (dockerd, code-server's file watcher). The inspector reports the PID as
-      // the container sees it (often 1), and the host must never be put at risk
-      // by that number. Until the cause is pinned down this path only runs when
-      // a developer sets SIDECAR_EXPERIMENTAL_NODE_ATTACH=1 on purpose.
-      if (process.env.SIDECAR_EXPERIMENTAL_NODE_ATTACH !== '1') {
-        throw new Error('Attaching the Node.js debugger to a process in a container is not available yet: it is held back until it is proven safe for the host. Use "debugger": "gdb" for native processes.');
-      }
-      return this.resolveNode(config);
-    }
+    if (config.debugger === 'node') return this.resolveNode(config);
     // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
     if (config.image) config.image = await launchImage(this.ctx, config.image, GDB_IMAGE_SETTING, '');
     if (!config.image) {
@@ -217,10 +212,22 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     const forwards = this.sidecars.forwards;
     const target = await this.ctx.engine.inspect(String(config.container));
     if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
-    const pid = Number(config.processId ?? 1);
+    const image = await imageForStart(this.ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
+    const procs = await listProcesses(this.ctx, target.id, target.pid);
+    let pid: number;
+    if (config.processId !== undefined && config.processId !== '') {
+      pid = Number(config.processId);
+      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`"processId" must be a PID inside the container, not ${JSON.stringify(config.processId)}.`);
+    } else if (config.processName) {
+      // Nothing is signalled unless exactly one process matches.
+      pid = pickByName(procs, String(config.processName), target.name).nsPid;
+    } else {
+      pid = 1;
+    }
+    const command = procs.find((p) => p.nsPid === pid)?.command ?? '';
+    const roots = await this.nodeRoots(config, command, target.name);
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching the Node.js debugger to PID ${pid} in ${target.name}` }, async (progress) => {
       progress.report({ message: 'sending SIGUSR1' });
-      const image = await imageForStart(this.ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
       await sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: (m) => progress.report({ message: m }) });
       progress.report({ message: `forwarding port ${INSPECTOR_PORT}` });
       const fwd = await forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: (m) => progress.report({ message: m }) });
@@ -230,30 +237,75 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
         await forwards.stop(fwd.id);
         throw err;
       }
-      this.ctx.log.info(`Node.js inspector of PID ${pid} in ${target.name} forwarded to 127.0.0.1:${fwd.localPort}`);
+      // js-debug talks to the proxy, never to the forward: see cdpProxy.ts for why.
+      const proxy = await startCdpProxy({ upstreamPort: fwd.localPort, log: this.ctx.log });
+      this.ctx.log.info(`Node.js inspector of PID ${pid} in ${target.name} forwarded to 127.0.0.1:${fwd.localPort}, debugger proxy on 127.0.0.1:${proxy.port}`);
       if (!vscode.extensions.getExtension(JS_DEBUG)) this.ctx.log.warn(`${JS_DEBUG} is not installed; the node attach needs VS Code's built-in JavaScript debugger.`);
-      // The forward lives as long as the node session.
+      // The proxy and the forward live as long as the node session.
       const sub = vscode.debug.onDidTerminateDebugSession((s) => {
         if (s.configuration.sidecarForward !== fwd.id) return;
         sub.dispose();
-        void forwards.stop(fwd.id);
+        void proxy.close().then(() => forwards.stop(fwd.id)).then(() => this.offerCloseInspector(target.id, target.name, pid));
       });
       return {
         type: 'node',
         request: 'attach',
         name: config.name,
         address: '127.0.0.1',
-        port: fwd.localPort,
-        localRoot: config.localRoot,
-        remoteRoot: config.remoteRoot,
-        // The inspector reports the PID as the container sees it; on this host that number is another
-        // process (PID 1 is init). js-debug must never look for, attach to or signal processes by it.
+        port: proxy.port,
+        ...roots,
+        // What keeps the host safe is the proxy: js-debug SIGKILLs the tree of the PID it read from the
+        // debuggee when a session is terminated (Stop), and the proxy never lets it read one. These two
+        // stay off because they walk the HOST's process tree from that PID and inject NODE_OPTIONS into
+        // the target. (js-debug's attach ignores killBehavior, so it is not set.)
         attachExistingChildren: false,
         autoAttachChildProcesses: false,
-        killBehavior: 'none',
         sidecarForward: fwd.id,
         sidecarContainer: target.name,
       };
+    });
+  }
+
+  /** localRoot/remoteRoot: the configuration's, else inferred from the workspace, else asked for once. */
+  private async nodeRoots(config: vscode.DebugConfiguration, command: string, container: string): Promise<{ localRoot?: string; remoteRoot?: string }> {
+    if (config.localRoot && config.remoteRoot) return { localRoot: config.localRoot, remoteRoot: config.remoteRoot };
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const inferred = inferRoots(command, folders, (p) => fs.existsSync(p));
+    if (inferred) {
+      this.ctx.log.info(`node attach: ${inferred.remoteRoot} in ${container} is ${inferred.localRoot} (the workspace holds the same script)`);
+      return inferred;
+    }
+    const remoteRoot = config.remoteRoot ?? scriptFolder(command);
+    if (!remoteRoot) return {};
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      title: `Which local folder holds the sources of ${remoteRoot} in ${container}? (Cancel to attach without breakpoints in local files)`, openLabel: 'Use as localRoot',
+    });
+    if (!picked?.[0]) return { remoteRoot };
+    const localRoot = picked[0].fsPath;
+    void vscode.window.showInformationMessage(`Save localRoot ${localRoot} and remoteRoot ${remoteRoot} to launch.json, so you are not asked again?`, 'Save').then(async (choice) => {
+      if (choice !== 'Save') return;
+      const launch = vscode.workspace.getConfiguration('launch', vscode.workspace.workspaceFolders?.[0]);
+      const list = launch.get<vscode.DebugConfiguration[]>('configurations') ?? [];
+      const saved = { ...config, type: DEBUG_TYPE, request: 'attach', debugger: 'node', localRoot, remoteRoot };
+      await launch.update('configurations', [...list.filter((c) => c.name !== config.name), saved], vscode.ConfigurationTarget.WorkspaceFolder);
+    });
+    return { localRoot, remoteRoot };
+  }
+
+  /** Node keeps the inspector that SIGUSR1 opened listening after the debugger leaves; say so, and offer to close it. */
+  private offerCloseInspector(targetId: string, name: string, pid: number): void {
+    const msg = `Detached from PID ${pid} in ${name}; it runs on. Node keeps its inspector listening on 127.0.0.1:${INSPECTOR_PORT} inside the container until the process ends.`;
+    this.ctx.log.info(msg);
+    void vscode.window.showInformationMessage(msg, 'Close Inspector').then(async (choice) => {
+      if (choice !== 'Close Inspector' || !this.sidecars) return;
+      const fwd = await this.sidecars.forwards.forward({ target: targetId, remotePort: INSPECTOR_PORT, localPort: 0 });
+      try {
+        const closed = await closeInspector({ upstreamPort: fwd.localPort });
+        this.ctx.log.info(closed ? `Closed the inspector of PID ${pid} in ${name}.` : `The inspector of PID ${pid} in ${name} could not be closed (require is not reachable, e.g. an ES module).`);
+      } finally {
+        await this.sidecars.forwards.stop(fwd.id);
+      }
     });
   }
 }

@@ -5,6 +5,9 @@
 // against a raw MI -exec-next to gdb in a sidecar (the adapter's overhead).
 // debug.image-build: first-use build of the shipped gdb Dockerfile from the
 // local gdb base, against the same build with the docker CLI (legacy builder).
+// debug.node.attach-to-stop: from startDebugging to the first breakpoint stop
+// in a node container, against VS Code's plain node attach through the same
+// kind of forward (test/bench/node, in a PID namespace of its own).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,9 +20,10 @@ import { Gdb, type StopInfo } from '../../src/debug/mi/gdb';
 import { TracedClient } from '../helpers/dap';
 import { projectRoot } from '../helpers/paths';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
-import { exec, median, type Report, sideBySide, timeMs } from './util';
+import { exec, type Figure, median, type Report, sideBySide, timeMs } from './util';
+import { runInExtensionHost } from '../helpers/workbench';
 
-export const ids = ['debug.attach-to-stop', 'debug.step', 'debug.image-build'];
+export const ids = ['debug.attach-to-stop', 'debug.step', 'debug.image-build', 'debug.node.attach-to-stop'];
 const SRC = path.join(projectRoot, 'test/fixtures/target.c');
 
 async function attachToStop(target: string): Promise<number> {
@@ -132,6 +136,19 @@ export async function run(report: Report): Promise<void> {
     await removeQuietly(docker, [target]);
   }
   await imageBuild(report, engine);
+  await nodeAttachToStop(report);
+}
+
+/**
+ * debug.node.attach-to-stop: in code-server's extension host, run as PID 1 of
+ * its own PID namespace (the baseline hands the debuggee's PID to js-debug).
+ */
+async function nodeAttachToStop(report: Report): Promise<void> {
+  const results = (await runInExtensionHost(path.join(projectRoot, 'out/test/bench/node'), { pidNamespace: true, logName: 'code-server-bench-node', timeoutMs: 10 * 60_000 })) as unknown as { figure?: Figure; ok?: boolean; error?: string }[];
+  for (const line of results) {
+    if (line.figure) report(line.figure);
+    else if (line.ok === false) throw new Error(`extension host bench failed: ${line.error}`);
+  }
 }
 
 /**

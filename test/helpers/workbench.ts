@@ -65,7 +65,7 @@ export function makeWorkspace(name: string): string {
  * Runs the compiled host test module in `testsDir` inside code-server's real
  * extension host and returns one result per test.
  */
-export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: number; env?: Record<string, string>; uid?: number; gid?: number } = {}): Promise<HostResult[]> {
+export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: number; env?: Record<string, string>; uid?: number; gid?: number; pidNamespace?: boolean; logName?: string } = {}): Promise<HostResult[]> {
   const lib = await codeServerLib();
   fs.mkdirSync(testOutput, { recursive: true });
   const results = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-results-')), 'results.jsonl');
@@ -86,8 +86,9 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
   owned(workspace);
   const server = await lib.startCodeServer({
     workspace,
-    logFile: path.join(testOutput, 'code-server-integration.log'),
+    logFile: path.join(testOutput, `${opts.logName ?? 'code-server-integration'}.log`),
     env: { SIDECAR_TEST_RESULTS: results, ...opts.env },
+    pidNamespace: opts.pidNamespace,
     uid: opts.uid, gid: opts.gid,
     userDataDir: owned(userDataDir),
     ...(opts.uid !== undefined ? { extensionsDir: owned(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-ext-'))) } : {}),
