@@ -26,7 +26,7 @@ async function toStop(config: vscode.DebugConfiguration): Promise<number> {
   try {
     return await timeMs(async () => {
       if (!(await vscode.debug.startDebugging(undefined, config))) throw new Error('the session did not start');
-      await eventually(() => vscode.debug.activeStackItem instanceof vscode.DebugStackFrame || vscode.debug.activeStackItem instanceof vscode.DebugThread, 'the breakpoint stop', 60_000);
+      await eventually(() => vscode.debug.activeStackItem instanceof vscode.DebugStackFrame, 'the breakpoint stop', 60_000);
     });
   } finally {
     sub.dispose();

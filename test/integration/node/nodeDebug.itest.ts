@@ -137,10 +137,11 @@ export const nodeDebugTests: HostTest[] = [
       vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(file, new vscode.Position(14, 0)))]);
       try {
         const s = await attach();
-        const item = await eventually((): vscode.DebugThread | vscode.DebugStackFrame | undefined => {
+        // A stack frame is focused only once the thread has paused (a thread alone may be focused earlier).
+        const item = await eventually((): vscode.DebugStackFrame | undefined => {
           const i = vscode.debug.activeStackItem;
-          return i instanceof vscode.DebugStackFrame || i instanceof vscode.DebugThread ? i : undefined;
-        }, 'the breakpoint to be hit', 30_000) as vscode.DebugThread | vscode.DebugStackFrame;
+          return i instanceof vscode.DebugStackFrame ? i : undefined;
+        }, 'the breakpoint to be hit', 30_000) as vscode.DebugStackFrame;
         const child = item.session;
         const st = await child.customRequest('stackTrace', { threadId: item.threadId, startFrame: 0, levels: 5 });
         assert.equal(st.stackFrames[0].name, 'tick');
