@@ -103,19 +103,52 @@ function render(): void {
     vscode.postMessage({ type: 'rendered', seq, members: v.members.length, namespaces: v.namespaces.length });
   };
   if (added.nodes().empty()) return done();
+  if (firstLayout) return firstPlacement(done);
   // New nodes start next to a neighbour; the old ones stay where they are.
   const old = cy.nodes().not(added.nodes());
-  added.nodes().forEach((n) => {
+  const loners = added.nodes().filter((n) => n.degree(false) === 0);
+  const bb = old.boundingBox({});
+  loners.forEach((n, i) => {
+    n.position({ x: bb.x1 + (i % 10) * 90, y: bb.y2 + 60 + Math.floor(i / 10) * 60 });
+  });
+  const joined = added.nodes().not(loners);
+  if (joined.empty()) return done();
+  joined.forEach((n) => {
     const anchor = n.neighborhood('node').filter((x) => old.contains(x)).first() as cytoscape.NodeSingular;
-    const p = anchor.nonempty() ? anchor.position() : { x: 0, y: 0 };
+    const p = anchor.nonempty() ? anchor.position() : { x: bb.x1, y: bb.y1 };
     n.position({ x: p.x + (Math.random() - 0.5) * 80, y: p.y + (Math.random() - 0.5) * 80 });
   });
+  // Only the connected part moves through the force layout; everything already placed is locked.
+  const part = joined.union(joined.neighborhood()).union(old.filter((n) => (n as cytoscape.NodeSingular).degree(false) > 0));
   old.lock();
-  const layout = cy.layout({ name: 'cose', animate: false, randomize: firstLayout, fit: firstLayout, nodeDimensionsIncludeLabels: true, numIter: firstLayout ? 1000 : 300 } as cytoscape.LayoutOptions);
+  const layout = part.layout({ name: 'cose', animate: false, randomize: false, fit: false, nodeDimensionsIncludeLabels: true, numIter: 300 } as cytoscape.LayoutOptions);
   layout.one('layoutstop', () => {
     old.unlock();
     done();
   });
+  layout.run();
+}
+
+/**
+ * The first drawing: members joined by a shown namespace go through the
+ * force layout; members that share nothing (most, on a busy engine) are
+ * set in a grid below, which costs nothing and reads better.
+ */
+function firstPlacement(done: () => void): void {
+  const loners = cy.nodes().filter((n) => n.degree(false) === 0);
+  const joined = cy.elements().not(loners);
+  const placeLoners = () => {
+    const bb = joined.nonempty() ? joined.boundingBox({}) : { x1: 0, y2: -60, w: 900 };
+    const cols = Math.max(6, Math.round(Math.max(bb.w, 600) / 110));
+    loners.forEach((n, i) => {
+      n.position({ x: bb.x1 + (i % cols) * 110, y: bb.y2 + 70 + Math.floor(i / cols) * 60 });
+    });
+    cy.fit(undefined, 20);
+    done();
+  };
+  if (joined.empty()) return placeLoners();
+  const layout = joined.layout({ name: 'cose', animate: false, randomize: true, fit: false, nodeDimensionsIncludeLabels: true } as cytoscape.LayoutOptions);
+  layout.one('layoutstop', placeLoners);
   layout.run();
 }
 
@@ -208,7 +241,7 @@ cy.on('mouseover', 'node', (e) => {
   } else {
     const m = graph.members.find((x) => x.id === id);
     const joined = graph.namespaces.filter((x) => state.types.includes(x.type) && x.members.includes(id) && x.members.length > 1).map((x) => `${x.type} with ${x.members.filter((y) => y !== id).map(nameOf).join(', ')}`);
-    text = m ? `${m.name} (${m.kind}${m.kind === 'host' ? '' : `, ${m.state}`})${m.image ? `\nImage: ${m.image}` : ''}${m.target ? `\nSidecar of ${nameOf(m.target)}` : ''}${joined.length ? `\nShares: ${joined.join('; ')}` : ''}` : id;
+    text = m ? `${m.name} (${m.kind}${m.kind === 'host' ? '' : `, ${m.state}`}${m.health ? `, ${m.health}` : ''})${m.image ? `\nImage: ${m.image}` : ''}${m.target ? `\nSidecar of ${nameOf(m.target)}` : ''}${joined.length ? `\nShares: ${joined.join('; ')}` : ''}` : id;
   }
   const p = n.renderedPosition();
   tip.textContent = text;

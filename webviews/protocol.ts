@@ -15,6 +15,8 @@ export interface MapMember {
   name: string;
   kind: 'host' | 'container' | 'sidecar';
   state: string;
+  /** HEALTHCHECK verdict, when the container has one. */
+  health?: string;
   image?: string;
   /** For a sidecar: the id of its target. */
   target?: string;

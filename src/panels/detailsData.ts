@@ -2,7 +2,8 @@
 // process rows turned into the page's messages. No vscode import.
 import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
-import type { NamespaceSnapshot } from '../procfs/namespaces';
+import { pidBelongsTo, type NamespaceSnapshot } from '../procfs/namespaces';
+import { healthFromInspect } from '../engine/containers';
 import { containerProcesses, type ProcessInfo } from '../procfs/processes';
 import { NS_TYPES, type DetailsData, type DetailsEnv, type ProcessRow, type StatsSample } from '../../webviews/protocol';
 
@@ -28,7 +29,7 @@ export function envEntries(env: string[] | undefined): { page: DetailsEnv[]; val
   return { page, values };
 }
 
-type Inspect = Docker.ContainerInspectInfo & { State: Docker.ContainerInspectInfo['State'] & { Health?: { Status: string; FailingStreak: number; Log?: { Output: string }[] } } };
+type Inspect = Docker.ContainerInspectInfo & { State: Docker.ContainerInspectInfo['State'] & { Health?: Parameters<typeof healthFromInspect>[0] } };
 
 const when = (s: string | undefined) => (!s || s.startsWith('0001-') ? '' : new Date(s).toLocaleString());
 
@@ -49,7 +50,7 @@ export function toDetailsData(i: Inspect, snapshot: NamespaceSnapshot, nameOf: (
     overview.push(['Finished', when(st.FinishedAt)], ['Exit code', String(st.ExitCode)]);
     if (st.Error) overview.push(['Error', st.Error]);
   }
-  const h = st.Health;
+  const h = healthFromInspect(st.Health);
   const ports = Object.entries(i.NetworkSettings?.Ports ?? {}).map(([p, b]) => (b?.length ? `${b.map((x) => `${x.HostIp}:${x.HostPort}`).join(', ')} -> ${p}` : p));
   const ns = snapshot.containers.get(i.Id);
   return {
@@ -58,7 +59,7 @@ export function toDetailsData(i: Inspect, snapshot: NamespaceSnapshot, nameOf: (
     state: st.Status,
     running: st.Running,
     overview,
-    ...(h ? { health: { status: h.Status, failingStreak: h.FailingStreak, lastOutput: h.Log?.at(-1)?.Output?.trim() } } : {}),
+    ...(h ? { health: { status: h.status, failingStreak: h.failingStreak ?? 0, lastOutput: h.lastProbe?.output.trim() } } : {}),
     ports,
     mounts: (i.Mounts ?? []).map((m) => ({ source: m.Name ?? m.Source, destination: m.Destination, type: m.Type ?? '', readOnly: !m.RW })),
     networks: Object.entries(i.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({ name, ...(n.IPAddress ? { ip: n.IPAddress } : {}) })),
@@ -135,18 +136,26 @@ async function cpuAndRss(pid: number, procRoot: string): Promise<{ ticks: number
 export class ProcessSampler {
   private last = new Map<number, number>();
   private lastAt = 0;
+  private known: ProcessInfo[] = [];
+  private ticks = 0;
 
-  constructor(private readonly container: { id: string; pid?: number }, private readonly procRoot = '/proc') {}
+  /** `rescanEvery`: finding a container's processes reads every host process's cgroup, so do it every few ticks only. */
+  constructor(private readonly container: { id: string; pid?: number }, private readonly procRoot = '/proc', private readonly rescanEvery = 4) {}
 
   async sample(): Promise<ProcessRow[]> {
-    const flat: ProcessInfo[] = [];
-    const walk = (l: ProcessInfo[]) => l.forEach((p) => (flat.push(p), walk(p.children)));
-    walk(await containerProcesses(this.container, this.procRoot));
+    if (this.ticks++ % this.rescanEvery === 0 || this.known.length === 0) {
+      const flat: ProcessInfo[] = [];
+      const walk = (l: ProcessInfo[]) => l.forEach((p) => (flat.push(p), walk(p.children)));
+      walk(await containerProcesses(this.container, this.procRoot));
+      this.known = flat;
+    }
     const now = Date.now();
     const secs = this.lastAt ? (now - this.lastAt) / 1000 : 0;
     const next = new Map<number, number>();
     const rows: ProcessRow[] = [];
-    for (const p of flat) {
+    for (const p of this.known) {
+      // Between rescans a PID may have ended and been reused outside the container: check it still belongs.
+      if (!(await pidBelongsTo(p.hostPid, this.container.id, this.procRoot))) continue;
       const u = await cpuAndRss(p.hostPid, this.procRoot);
       if (!u) continue;
       next.set(p.hostPid, u.ticks);
@@ -154,6 +163,8 @@ export class ProcessSampler {
       const cpu = secs > 0 && before !== undefined ? ((u.ticks - before) / TICKS / secs) * 100 : 0;
       rows.push({ nsPid: p.nsPid, hostPid: p.hostPid, user: p.user ?? String(p.uid), cpu: Math.max(0, cpu), memKb: u.rssKb, command: p.command });
     }
+    // A PID that ended is dropped now; one reused by a new process is caught at the next rescan.
+    this.known = this.known.filter((p) => next.has(p.hostPid));
     this.last = next;
     this.lastAt = now;
     return rows;

@@ -10,7 +10,8 @@ import { demuxLogs, envEntries, ProcessSampler, statsSample, toDetailsData, type
 import { pageHtml, webviewOptions } from './webview';
 
 export const DETAILS_VIEW_TYPE = 'sidecar.containerDetails';
-const PROCESS_MS = 2000;
+// Like top's default refresh; the full process rescan runs every fourth tick (ProcessSampler).
+const PROCESS_MS = 3000;
 const LOG_TAIL = 200;
 
 const COMMANDS: Record<DetailsAction, string> = {

@@ -22,6 +22,7 @@ export function buildMapGraph(containers: ReadonlyMap<string, ContainerEntry>, s
       name: model.name,
       kind: target ? 'sidecar' : 'container',
       state: model.state,
+      ...(model.health ? { health: model.health.status } : {}),
       image: model.image,
       ...(target ? { target, role: model.labels[ROLE_LABEL] } : {}),
     });

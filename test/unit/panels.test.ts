@@ -115,6 +115,32 @@ describe('namespace map graph on real containers', () => {
   });
 });
 
+describe('details health from a real HEALTHCHECK', () => {
+  it('a failing probe shows as unhealthy with its streak and last output', async () => {
+    const docker = testDocker();
+    const c = await runContainer(docker, { name: uniqueName('details-health') });
+    // runContainer has no health check option; a second container carries one.
+    const h = await docker.createContainer({ name: uniqueName('details-unhealthy'), Image: (await c.inspect()).Config.Image, Cmd: ['sleep', '3600'], Labels: { 'io.container-sidecar.test': 'true' },
+      Healthcheck: { Test: ['CMD-SHELL', 'echo probe-said-no; exit 1'], Interval: 500_000_000, Retries: 1 }, HostConfig: { NetworkMode: 'none' } });
+    try {
+      await h.start();
+      const until = Date.now() + 30_000;
+      let info = await h.inspect();
+      while ((info.State as { Health?: { Status: string } }).Health?.Status !== 'unhealthy' && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        info = await h.inspect();
+      }
+      const d = toDetailsData(info as never, { source: 'proc', host: {}, containers: new Map() }, (id) => id);
+      assert.equal(d.health?.status, 'unhealthy');
+      assert.ok(d.health!.failingStreak >= 1);
+      assert.equal(d.health!.lastOutput, 'probe-said-no');
+      assert.equal(toDetailsData(await c.inspect() as never, { source: 'proc', host: {}, containers: new Map() }, (id) => id).health, undefined, 'no check, no health');
+    } finally {
+      await removeQuietly(docker, [c, h]);
+    }
+  });
+});
+
 describe('details stats arithmetic', () => {
   it('CPU % is the container delta over the system delta times the online CPUs, as docker stats computes it', () => {
     const s = statsSample({
