@@ -159,9 +159,14 @@ function updateStatus(v: { members: MapMember[]; namespaces: MapNamespace[] }): 
 }
 
 function renderTable(v: { members: MapMember[]; namespaces: MapNamespace[] }): void {
+  const wasHidden = graphBox.hidden;
   graphBox.hidden = state.table;
   tableBox.hidden = !state.table;
-  if (!state.table) return tableBox.replaceChildren();
+  if (!state.table) {
+    // cytoscape measured a hidden (zero-size) box: tell it the real size again, or clicks miss.
+    if (wasHidden) cy.resize();
+    return tableBox.replaceChildren();
+  }
   const member = (id: string) => (id === 'host' ? h('span', {}, 'host') : h('button', { class: 'link', onclick: () => act('reveal', id), 'aria-label': `Reveal ${nameOf(id)} in the Containers view` }, nameOf(id)));
   tableBox.replaceChildren(h('table', { id: 'ns-table-data' },
     h('caption', {}, 'Namespaces and their members'),

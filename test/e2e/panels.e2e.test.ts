@@ -14,7 +14,7 @@ import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/
 
 // Functions passed to frame.evaluate run in the page; these describe the little they use there.
 declare const document: { body?: { dataset: Record<string, string | undefined> }; getElementById(id: string): { getBoundingClientRect(): { left: number; top: number } } };
-declare const window: unknown;
+declare const window: { sidecarMap: unknown };
 
 let wb: Workbench;
 const docker = testDocker();
@@ -160,19 +160,28 @@ test('the namespace map matches /proc, follows a start, and a click reveals the 
   await frame.getByRole('button', { name: 'Show graph' }).click();
 
   // Clicking a node reveals it in the Containers view.
-  const box = (await (await frame.frameElement()).boundingBox())!;
-  const pos = await frame.evaluate((id) => {
-    const cy = (window as unknown as { sidecarMap: { getElementById(i: string): unknown; center(e: unknown): void; zoom(z: number): void } }).sidecarMap;
-    const node = cy.getElementById(id) as { renderedPosition(): { x: number; y: number } };
-    cy.zoom(1.5);
-    cy.center(node);
-    const r = document.getElementById('graph')!.getBoundingClientRect();
-    const p = node.renderedPosition();
-    return { x: r.left + p.x, y: r.top + p.y };
-  }, ids.ipcJoin);
-  await page.mouse.click(box.x + pos.x, box.y + pos.y);
   const tree = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) }).getByRole('tree');
-  await tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipcJoin }).first().waitFor({ timeout: 30_000 });
+  const selected = tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipcJoin }).first();
+  const box = (await (await frame.frameElement()).boundingBox())!;
+  try {
+    // A click a person would repeat if the map was still settling (a render from another container's event).
+    await until(async () => {
+      const pos = await frame.evaluate((id) => {
+        const cy = (window as { sidecarMap: { getElementById(i: string): unknown; center(e: unknown): void; zoom(z: number): void } }).sidecarMap;
+        const node = cy.getElementById(id) as { renderedPosition(): { x: number; y: number } };
+        cy.zoom(1.5);
+        cy.center(node);
+        const r = document.getElementById('graph')!.getBoundingClientRect();
+        const p = node.renderedPosition();
+        return { x: r.left + p.x, y: r.top + p.y };
+      }, ids.ipcJoin);
+      await page.mouse.click(box.x + pos.x, box.y + pos.y);
+      return selected.waitFor({ timeout: 5_000 }).then(() => true);
+    }, `${n.ipcJoin} selected in the Containers view after clicking its node`, 45_000);
+  } catch (e) {
+    await page.screenshot({ path: screenshotPath('namespace-map-click-failed') });
+    throw e;
+  }
 
   await setTheme(page, 'Default Dark Modern');
   await frame.getByRole('button', { name: 'Fit' }).click();
@@ -204,6 +213,7 @@ test('container details: CPU of a busy loop above 0, secrets masked until clicke
   await frame.getByRole('button', { name: 'Show the value of API_KEY' }).click();
   await frame.getByText(SECRET).waitFor({ timeout: 15_000 });
   await setTheme(page, 'Default Light Modern');
-  await frame.locator('#h-res').scrollIntoViewIfNeeded();
+  // The section stays; its content is redrawn with every sample.
+  await frame.locator('#resources').scrollIntoViewIfNeeded();
   await page.screenshot({ path: screenshotPath('container-details-light') });
 });
