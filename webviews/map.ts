@@ -56,6 +56,8 @@ function styles(): cytoscape.StylesheetJson {
 }
 
 const cy = cytoscape({ container: graphBox, style: styles(), wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 3 });
+/** Members set in the grid below the graph because they share nothing shown. */
+const loners = new Set<string>();
 // A handle for people inspecting the page with the webview developer tools (and for the e2e tests).
 (window as unknown as { sidecarMap: cytoscape.Core }).sidecarMap = cy;
 
@@ -88,7 +90,10 @@ function render(): void {
   cy.batch(() => {
     cy.elements().forEach((e) => {
       const w = want.get(e.id());
-      if (!w) e.remove();
+      if (!w) {
+        loners.delete(e.id());
+        e.remove();
+      }
       else {
         e.data('label', (w.data as { label?: string }).label);
         e.classes(w.classes as string);
@@ -102,16 +107,23 @@ function render(): void {
     updateStatus(v);
     vscode.postMessage({ type: 'rendered', seq, members: v.members.length, namespaces: v.namespaces.length });
   };
-  if (added.nodes().empty()) return done();
+  // Members placed in the loners' grid that now share something move to the graph too.
+  const rejoined = cy.nodes('.member').filter((n) => loners.has(n.id()) && n.degree(false) > 0);
+  if (added.nodes().empty() && rejoined.empty()) return done();
   if (firstLayout) return firstPlacement(done);
+  const movers = added.nodes().union(rejoined);
   // New nodes start next to a neighbour; the old ones stay where they are.
-  const old = cy.nodes().not(added.nodes());
-  const loners = added.nodes().filter((n) => n.degree(false) === 0);
-  const bb = old.boundingBox({});
-  loners.forEach((n, i) => {
-    n.position({ x: bb.x1 + (i % 10) * 90, y: bb.y2 + 60 + Math.floor(i / 10) * 60 });
+  const old = cy.nodes().not(movers);
+  const alone = movers.filter((n) => (n as cytoscape.NodeSingular).degree(false) === 0);
+  const bb = cy.nodes().filter((n) => loners.has(n.id()) || n.degree(false) > 0).not(movers).boundingBox({});
+  alone.forEach((n, i) => {
+    loners.add(n.id());
+    (n as cytoscape.NodeSingular).position({ x: bb.x1 + (i % 10) * 110, y: bb.y2 + 60 + Math.floor(i / 10) * 60 });
   });
-  const joined = added.nodes().not(loners);
+  const joined = movers.not(alone);
+  joined.forEach((n) => {
+    loners.delete(n.id());
+  });
   if (joined.empty()) return done();
   joined.forEach((n) => {
     const anchor = n.neighborhood('node').filter((x) => old.contains(x)).first() as cytoscape.NodeSingular;
@@ -135,12 +147,15 @@ function render(): void {
  * set in a grid below, which costs nothing and reads better.
  */
 function firstPlacement(done: () => void): void {
-  const loners = cy.nodes().filter((n) => n.degree(false) === 0);
-  const joined = cy.elements().not(loners);
+  const alone = cy.nodes().filter((n) => n.degree(false) === 0);
+  alone.forEach((n) => {
+    loners.add(n.id());
+  });
+  const joined = cy.elements().not(alone);
   const placeLoners = () => {
     const bb = joined.nonempty() ? joined.boundingBox({}) : { x1: 0, y2: -60, w: 900 };
     const cols = Math.max(6, Math.round(Math.max(bb.w, 600) / 110));
-    loners.forEach((n, i) => {
+    alone.forEach((n, i) => {
       n.position({ x: bb.x1 + (i % cols) * 110, y: bb.y2 + 70 + Math.floor(i / cols) * 60 });
     });
     cy.fit(undefined, 20);
