@@ -19,6 +19,11 @@ function write(o: object): void {
   if (file) fs.appendFileSync(file, JSON.stringify(o) + '\n');
 }
 
+/** Sessions started and not yet reported ended (activeDebugSession lags behind). */
+const live = new Set<string>();
+vscode.debug.onDidStartDebugSession((s) => live.add(s.id));
+vscode.debug.onDidTerminateDebugSession((s) => live.delete(s.id));
+
 /** Starts a session and waits for the breakpoint stop; ends it without terminating the debuggee. */
 async function toStop(config: vscode.DebugConfiguration): Promise<number> {
   let top: vscode.DebugSession | undefined;
@@ -31,7 +36,7 @@ async function toStop(config: vscode.DebugConfiguration): Promise<number> {
   } finally {
     sub.dispose();
     if (top) await vscode.debug.stopDebugging(top);
-    await eventually(() => vscode.debug.activeDebugSession === undefined, 'the session to end', 30_000);
+    await eventually(() => live.size === 0, 'the session to end', 60_000);
   }
 }
 
