@@ -47,6 +47,8 @@ function ppid(pid: number): number | undefined {
 
 function assertCanariesAlive(when: string): void {
   for (const pid of canaries) assert.equal(ppid(pid), 1, `canary ${pid} is alive under PID 1 after ${when}`);
+  // js-debug's kill may come just after the session's end event (seen in the negative control): the trace tells.
+  assert.doesNotMatch(fs.readFileSync(process.env.SIDECAR_STRACE_LOG!, 'utf8'), /terminateProcess/, `no terminateProcess.sh ran by ${when}`);
 }
 
 async function setUp(): Promise<void> {
