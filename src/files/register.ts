@@ -44,6 +44,32 @@ export async function writeWorkspaceFile(storage: vscode.Uri, folders: readonly 
   return file;
 }
 
+/**
+ * Under load, code-server's workbench sometimes opens our workspace file before
+ * it can read it and shows the workspace with no folders at all (seen in the
+ * files e2e on a fresh clone; the file itself was whole). The extension then
+ * activates only through `onStartupFinished`; it puts the file's folders back,
+ * so the user never ends up in an empty window.
+ */
+async function repairEmptyWorkspace(ws: vscode.Uri, log: vscode.LogOutputChannel): Promise<void> {
+  if (vscode.workspace.workspaceFolders?.length) return;
+  let entries: { path?: string; uri?: string; name?: string }[];
+  try {
+    const parsed = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(ws)).toString('utf8')) as { folders?: unknown };
+    entries = Array.isArray(parsed.folders) ? parsed.folders as typeof entries : [];
+  } catch (e) {
+    log.warn(`The workspace ${ws.fsPath} could not be read back: ${String(e)}`);
+    return;
+  }
+  const folders = entries.flatMap((f) => (typeof f.path === 'string' ? [{ uri: vscode.Uri.file(f.path) }]
+    : typeof f.uri === 'string' ? [{ uri: vscode.Uri.parse(f.uri), name: typeof f.name === 'string' ? f.name : undefined }] : []));
+  if (!folders.length || vscode.workspace.workspaceFolders?.length) return;
+  log.warn(`The window opened ${ws.fsPath} with no folders; adding its ${folders.length} folder(s) again`);
+  if (!vscode.workspace.updateWorkspaceFolders(0, 0, ...folders)) {
+    void vscode.window.showWarningMessage(`The workspace opened without its folders. Open ${ws.fsPath} again (File > Open Workspace from File).`);
+  }
+}
+
 function setting<T>(key: string, fallback: T): T {
   return vscode.workspace.getConfiguration('sidecar.files').get<T>(key) ?? fallback;
 }
@@ -94,6 +120,7 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
   const ws = vscode.workspace.workspaceFile;
   if (ws?.scheme === 'file' && ws.path.startsWith(`${vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'workspaces').path}/`)) {
     const marker = vscode.Uri.joinPath(ws, '..', SHOW_EXPLORER);
+    void repairEmptyWorkspace(ws, ctx.log);
     void Promise.resolve(vscode.workspace.fs.delete(marker)).then(
       () => vscode.commands.executeCommand('workbench.view.explorer'),
       () => undefined, // no marker: the user reopened it later; leave the views as they were

@@ -63,7 +63,7 @@ async function command(page: Page, title: string): Promise<void> {
   // A focused webview (the map after a click in it) takes focus back when the
   // palette closes, which can hide the quick pick our command opens next; start
   // from the workbench's own focus, as a person clicking elsewhere would.
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { blur?: () => void } | null } }).document.activeElement?.blur?.());
   await page.keyboard.press('F1');
   await page.locator('.quick-input-widget').waitFor({ timeout: 15_000 });
   await page.keyboard.type(`Container Sidecar: ${title}`);
