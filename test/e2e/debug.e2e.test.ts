@@ -86,8 +86,16 @@ async function steps(page: Workbench['page']): Promise<void> {
   // The Call Stack shows the function where the breakpoint stopped; the editor highlights its line.
   const callStack = page.locator('.debug-call-stack, .pane-body.debug-call-stack');
   await callStack.locator('.monaco-list-row', { hasText: 'tick' }).first().waitFor({ timeout: 90_000 });
-  const frames = await callStack.locator('.monaco-list-row').allInnerTexts();
-  assert.ok(frames.some((f) => /tick/.test(f) && /target\.c/.test(f) && /30/.test(f)), `tick at target.c:30 in ${frames.join(' | ')}`);
+  // The list re-renders while VS Code loads more frames: wait for the state, keep the last read for the message.
+  let frames: string[] = [];
+  const atTick = () => frames.some((f) => /tick/.test(f) && /target\.c/.test(f) && /30/.test(f));
+  try {
+    await eventually(async () => {
+      frames = await callStack.locator('.monaco-list-row').allInnerTexts();
+      return atTick();
+    }, 'tick at target.c:30 in the Call Stack', 60_000);
+  } catch { /* the assertion below names what the Call Stack showed */ }
+  assert.ok(atTick(), `tick at target.c:30 in ${frames.join(' | ')}`);
   await editor.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 30_000 });
   const highlighted = await editor.locator('.view-overlays .debug-top-stack-frame-line').count();
   assert.ok(highlighted >= 1, 'the stopped line is highlighted');
