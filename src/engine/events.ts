@@ -4,6 +4,7 @@
 // (events that happened while disconnected are not replayed).
 import { EventEmitter } from 'node:events';
 import type { Engine } from './engine';
+import { onJsonLines } from './jsonLines';
 
 /** The container actions the views care about. */
 export const CONTAINER_ACTIONS = ['create', 'start', 'die', 'destroy', 'rename', 'pause', 'unpause', 'health_status', 'stop', 'kill', 'restart'] as const;
@@ -103,21 +104,10 @@ export class EngineEvents extends EventEmitter {
     // first try) consumers must reload once: the gap's events are gone.
     if (this.lost) this.emit('reconnected');
     this.lost = false;
-    let buf = '';
-    stream.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        try {
-          const ev = parseEvent(JSON.parse(line) as RawEvent);
-          if (ev) this.emit('event', ev);
-        } catch {
-          // A malformed line is dropped; the safety poll covers what it said.
-        }
-      }
+    // A malformed line is dropped; the safety poll covers what it said.
+    onJsonLines(stream, (raw) => {
+      const ev = parseEvent(raw as RawEvent);
+      if (ev) this.emit('event', ev);
     });
     let ended = false;
     const onEnd = (err?: unknown) => {

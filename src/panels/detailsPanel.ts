@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { PassThrough, type Readable } from 'node:stream';
 import type { SidecarContext } from '../context';
 import type { ExplorerModel } from '../views/model';
+import { onJsonLines } from '../engine/jsonLines';
 import { parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
 import { demuxLogs, envEntries, ProcessSampler, statsSample, toDetailsData, type RawStats } from './detailsData';
 import { pageHtml, webviewOptions } from './webview';
@@ -140,21 +141,8 @@ export class DetailsPanel implements vscode.Disposable {
       const stream = (await this.ctx.engine.call((d) => d.getContainer(this.containerId).stats({ stream: true }))) as unknown as Readable;
       if (gen !== this.generation || this.disposed) return void stream.destroy();
       this.stats = stream;
-      let buf = '';
-      stream.on('data', (chunk: Buffer) => {
-        buf += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line) continue;
-          try {
-            this.post({ type: 'stats', sample: statsSample(JSON.parse(line) as RawStats) });
-          } catch {
-            // a partial line at a reconnect: the next one follows within a second
-          }
-        }
-      });
+      // A partial line at a reconnect is dropped: the next sample follows within a second.
+      onJsonLines(stream, (raw) => this.post({ type: 'stats', sample: statsSample(raw as RawStats) }));
       stream.on('error', () => undefined);
       stream.on('close', () => {
         if (this.stats === stream) this.stats = undefined;
