@@ -37,10 +37,8 @@ export class ConsentDeclined extends Error {
  * the user opens the settings or dismisses the question.
  */
 export async function askConsent(ctx: SidecarContext, setting: string, value: unknown, what: string): Promise<Answer> {
-  const state = ctx.extension.workspaceState;
-  const json = JSON.stringify(value);
-  const stored = state.get<Stored>(stateKey(setting));
-  if (stored && stored.value === json) return stored.answer;
+  const stored = storedAnswer(ctx, setting, value);
+  if (stored) return stored;
   const pick = await vscode.window.showWarningMessage(
     `This workspace's ${setting} wants to start ${what}.`,
     { modal: true, detail: 'The workspace settings came with the folder, not from you. Allow uses them for this workspace; Use Defaults uses your own settings and the defaults. You are asked again if the workspace changes this value.' },
@@ -48,7 +46,7 @@ export async function askConsent(ctx: SidecarContext, setting: string, value: un
   );
   if (pick === ALLOW || pick === DEFAULTS) {
     const answer: Answer = pick === ALLOW ? 'allow' : 'defaults';
-    await state.update(stateKey(setting), { value: json, answer } satisfies Stored);
+    await ctx.extension.workspaceState.update(stateKey(setting), { value: JSON.stringify(value), answer } satisfies Stored);
     ctx.log.info(`Workspace consent for ${setting}: ${answer}`);
     return answer;
   }
@@ -80,15 +78,21 @@ export async function profilesForStart(ctx: SidecarContext): Promise<ParsedProfi
   return answer === 'allow' ? ws : own;
 }
 
+/** An image setting's value, the user's own, and whether the value is the workspace's own choice (which needs consent). */
+function imageSetting(key: string, fallback: string): { own: string; value: string; asks: boolean } {
+  const s = readSetting<string>(key);
+  const own = s.own?.trim() || fallback;
+  const value = s.value?.trim() || fallback;
+  return { own, value, asks: s.origin === 'workspace' && value !== own && value !== s.defaultValue };
+}
+
 /**
  * An image setting (gdb, files helper, port tunnel) at a start: a workspace's
  * image other than the default and the user's own needs consent.
  */
 export async function imageForStart(ctx: SidecarContext, key: string, fallback: string): Promise<string> {
-  const s = readSetting<string>(key);
-  const own = s.own?.trim() || fallback;
-  const value = s.value?.trim() || fallback;
-  if (s.origin !== 'workspace' || value === own || value === s.defaultValue) return value;
+  const { own, value, asks } = imageSetting(key, fallback);
+  if (!asks) return value;
   const answer = await askConsent(ctx, key, value, `containers from the image ${value} (instead of ${own || 'the extension\'s own image'})`);
   return answer === 'allow' ? value : own;
 }
@@ -98,10 +102,8 @@ export async function imageForStart(ctx: SidecarContext, key: string, fallback: 
  * workspace's image only when the user already allowed it.
  */
 export function imageNow(ctx: SidecarContext, key: string, fallback: string): string {
-  const s = readSetting<string>(key);
-  const own = s.own?.trim() || fallback;
-  const value = s.value?.trim() || fallback;
-  if (s.origin !== 'workspace' || value === own || value === s.defaultValue) return value;
+  const { own, value, asks } = imageSetting(key, fallback);
+  if (!asks) return value;
   return storedAnswer(ctx, key, value) === 'allow' ? value : own;
 }
 
@@ -112,7 +114,7 @@ export function imageNow(ctx: SidecarContext, key: string, fallback: string): st
 export async function launchImage(ctx: SidecarContext, image: unknown, key: string, fallback: string): Promise<string> {
   const setting = await imageForStart(ctx, key, fallback);
   if (typeof image !== 'string' || !image.trim() || image.trim() === setting) return setting;
-  const own = readSetting<string>(key).own?.trim() || fallback;
+  const { own } = imageSetting(key, fallback);
   if (image.trim() === own) return own;
   const answer = await askConsent(ctx, LAUNCH_IMAGE, image.trim(), `gdb in a container from the image ${image.trim()} (instead of ${own || 'the extension\'s own gdb image'})`);
   return answer === 'allow' ? image.trim() : own;
