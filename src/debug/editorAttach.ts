@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import { LABELS } from '../engine/sidecars';
-import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { containerProcesses, flattenProcesses } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { type ContainerCandidate, type ContainerFacts, debuggerForLanguage, type ProcessCandidate, type ProcessFacts, rankContainers, rankProcesses, soleContainer } from './fileTargets';
 import { scriptFolder } from './nodeInspector';
@@ -46,7 +46,7 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
 
   const detail = await ctx.engine.inspect(chosen.container.id);
   if (detail.state !== 'running' || !detail.pid) throw new Error(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
-  const infos = flatten(await containerProcesses({ id: detail.id, pid: detail.pid }));
+  const infos = flattenProcesses(await containerProcesses({ id: detail.id, pid: detail.pid }));
   const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => ({ nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' ? await isElf(p.hostPid) : undefined })));
   const inContainer = chosen.mount ? path.posix.join(chosen.mount.destination, path.relative(chosen.mount.source, file).split(path.sep).join('/')) : undefined;
   const procs = rankProcesses(kind, file, inContainer, facts);
@@ -90,9 +90,6 @@ async function runningContainers(ctx: SidecarContext): Promise<ContainerFacts[]>
     }));
 }
 
-function flatten(list: ProcessInfo[]): ProcessInfo[] {
-  return list.flatMap((p) => [p, ...flatten(p.children)]);
-}
 
 /** Whether the process's executable starts with the ELF magic; undefined when /proc does not let us read it. */
 async function isElf(hostPid: number): Promise<boolean | undefined> {

@@ -24,7 +24,8 @@ export function scriptPath(command: string): string | undefined {
 
 /** The folder of the script a `node [flags] <script>` command runs, for remoteRoot. */
 export function scriptFolder(command: string): string | undefined {
-  return scriptPath(command)?.replace(/\/[^/]*$/, '') || (scriptPath(command) ? '/' : undefined);
+  const script = scriptPath(command);
+  return script && (script.replace(/\/[^/]*$/, '') || '/');
 }
 
 /**

@@ -9,7 +9,7 @@ import { INSPECTOR_PORT, inferRoots, isNodeCommand, listProcessesInTarget, pickB
 import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
-import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { gdbImageForWorkbench } from './imageBuildUi';
@@ -123,15 +123,12 @@ async function pickContainer(ctx: SidecarContext): Promise<string | undefined> {
 
 /** /proc first; a sidecar's ps where this window cannot read the container's processes there (not root, or its own pid namespace). */
 async function listProcesses(ctx: SidecarContext, id: string, pid: number): Promise<(Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo>)[]> {
-  const fromProc = flatten(await containerProcesses({ id, pid }).catch(() => []));
+  const fromProc = flattenProcesses(await containerProcesses({ id, pid }).catch(() => []));
   if (fromProc.length) return fromProc;
   const image = await imageForStart(ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
   return listProcessesInTarget(ctx.engine, { target: id, image, setting: SIGNAL_IMAGE_SETTING });
 }
 
-function flatten(list: ProcessInfo[]): ProcessInfo[] {
-  return list.flatMap((p) => [p, ...flatten(p.children)]);
-}
 
 async function pickProcess(ctx: SidecarContext, id: string, name: string, pid: number): Promise<Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo> | undefined> {
   const procs = await listProcesses(ctx, id, pid);
@@ -158,7 +155,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     for (const c of running) {
       try {
         const d = await this.ctx.engine.inspect(c.id);
-        for (const p of flatten(await containerProcesses({ id: d.id, pid: d.pid }))) {
+        for (const p of flattenProcesses(await containerProcesses({ id: d.id, pid: d.pid }))) {
           out.push({ type: DEBUG_TYPE, request: 'attach', name: `Attach to ${shortCommand(p.command)} (PID ${p.nsPid}) in ${c.name}`, container: c.name, processId: p.nsPid });
         }
       } catch (err) {

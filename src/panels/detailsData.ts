@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { pidBelongsTo, type NamespaceSnapshot } from '../procfs/namespaces';
 import { healthFromInspect } from '../engine/containers';
-import { containerProcesses, type ProcessInfo } from '../procfs/processes';
+import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
 import { NS_TYPES, type DetailsData, type DetailsEnv, type ProcessRow, type StatsSample } from '../../webviews/protocol';
 
 /** Names people give to secrets: their values stay masked until clicked. */
@@ -144,10 +144,7 @@ export class ProcessSampler {
 
   async sample(): Promise<ProcessRow[]> {
     if (this.ticks++ % this.rescanEvery === 0 || this.known.length === 0) {
-      const flat: ProcessInfo[] = [];
-      const walk = (l: ProcessInfo[]) => l.forEach((p) => (flat.push(p), walk(p.children)));
-      walk(await containerProcesses(this.container, this.procRoot));
-      this.known = flat;
+      this.known = flattenProcesses(await containerProcesses(this.container, this.procRoot));
     }
     const now = Date.now();
     const secs = this.lastAt ? (now - this.lastAt) / 1000 : 0;

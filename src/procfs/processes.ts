@@ -161,3 +161,8 @@ export async function containerProcesses(container: { id: string; pid?: number }
     .map((p) => ({ ...p, user: users.get(p.uid), children: [] as ProcessInfo[] }));
   return buildTree(list);
 }
+
+/** A process tree as a list, parents before their children. */
+export function flattenProcesses(list: ProcessInfo[]): ProcessInfo[] {
+  return list.flatMap((p) => [p, ...flattenProcesses(p.children)]);
+}
