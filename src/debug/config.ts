@@ -13,11 +13,12 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
   /** A regular expression matched against the command lines of the container's processes. */
   processName?: string;
   /**
-   * gdb (in a sidecar, over GDB/MI) or node: SIGUSR1 opens the inspector of a
+   * gdb (in a sidecar, over GDB/MI); node: SIGUSR1 opens the inspector of a
    * running node process, the port is forwarded, and VS Code's built-in node
-   * debugger attaches.
+   * debugger attaches; python: debugpy is loaded into the process from
+   * sidecars and its DAP server relayed. Without it, chosen by the process.
    */
-  debugger?: 'gdb' | 'node';
+  debugger?: 'gdb' | 'node' | 'python';
   /** The image that holds gdb; defaults to the setting sidecar.debugger.gdbImage. */
   image?: string;
   /** Build paths (prefixes) to workspace paths, e.g. {"/src": "${workspaceFolder}"}. */
@@ -30,7 +31,13 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
   localRoot?: string;
   /** node: the folder inside the container that localRoot stands for. */
   remoteRoot?: string;
+  /** python: step into and stop in the user's code only, not the standard library or packages. */
+  justMyCode?: boolean;
+  /** python (and other DAP servers): the loopback port inside the container where the debugger's server listens. */
+  port?: number;
+  /** python (and other DAP servers): Stop also ends the process; by default Stop detaches and the process runs on. */
+  terminateOnStop?: boolean;
 }
 
 /** The attributes, in the order package.json lists them. */
-export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace', 'localRoot', 'remoteRoot'];
+export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace', 'localRoot', 'remoteRoot', 'justMyCode', 'port', 'terminateOnStop'];

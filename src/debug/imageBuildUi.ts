@@ -5,19 +5,28 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import { CancelledError, hasImage } from '../engine/images';
-import { builtImageTag, ensureBuiltImage, ImageBuildError } from '../engine/imageBuild';
+import { builtImageTag, ensureBuiltImage, ImageBuildError, type ImageBuildSpec } from '../engine/imageBuild';
 import { GDB_IMAGE_SETTING, gdbImageSpec } from './gdbSidecar';
 import { imageForStart } from '../trust/consent';
 
 /** The gdb image to run, built now if needed; undefined when the user cancelled or the build failed (already told). */
-export async function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | undefined> {
-  const configured = await imageForStart(ctx, GDB_IMAGE_SETTING, '');
+export function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | undefined> {
+  return builtImageForWorkbench(ctx, { setting: GDB_IMAGE_SETTING, what: 'gdb', spec: (dir) => gdbImageSpec({ imagesDir: dir }) });
+}
+
+/**
+ * A debugger's image: the one `setting` names, else `spec` (a Dockerfile
+ * shipped under images/) built now if missing. Undefined when the user
+ * cancelled or the build failed (already told, with a button to the setting).
+ */
+export async function builtImageForWorkbench(ctx: SidecarContext, o: { setting: string; what: string; spec: (imagesDir: string) => ImageBuildSpec }): Promise<string | undefined> {
+  const configured = await imageForStart(ctx, o.setting, '');
   if (configured) return configured;
-  const spec = gdbImageSpec({ imagesDir: path.join(ctx.extension.extensionPath, 'images') });
+  const spec = o.spec(path.join(ctx.extension.extensionPath, 'images'));
   const tag = builtImageTag(spec);
   // Reused silently: only a real build deserves a notification.
   if (await hasImage(ctx.engine, tag)) return tag;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Building the gdb debugger image ${tag} (first use)`, cancellable: true }, async (progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Building the ${o.what} debugger image ${tag} (first use)`, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
@@ -37,7 +46,7 @@ export async function gdbImageForWorkbench(ctx: SidecarContext): Promise<string 
       ctx.log.error(err.message);
       const open = 'Open Setting';
       void vscode.window.showErrorMessage(err.message, open).then((choice) => {
-        if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', GDB_IMAGE_SETTING);
+        if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', o.setting);
       });
       return undefined;
     } finally {

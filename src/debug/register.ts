@@ -5,14 +5,16 @@ import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import type { SidecarManager } from '../sidecars';
 import fs from 'node:fs';
-import { INSPECTOR_PORT, inferRoots, isNodeCommand, listProcessesInTarget, pickByName, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
+import { INSPECTOR_PORT, inferRoots, listProcessesInTarget, pickByName, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
 import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { GDB_IMAGE_SETTING } from './gdbSidecar';
-import { gdbImageForWorkbench } from './imageBuildUi';
+import { builtImageForWorkbench, gdbImageForWorkbench } from './imageBuildUi';
+import { DapRelay, dapPaths, type DapLauncher } from './dapRelay';
+import { dapLauncher, debuggerForProcess } from './dapLaunchers';
 import { registerEditorAttach } from './editorAttach';
 import { SidecarDebugSession } from './session';
 import { debugAllowed, imageForStart, imageNow, launchImage } from '../trust/consent';
@@ -39,6 +41,8 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
 
   subs.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
     createDebugAdapterDescriptor(session) {
+      const launcher = dapLauncher(session.configuration.debugger);
+      if (launcher) return dapAdapter(ctx, launcher, session.configuration, sidecars);
       const name = String(session.configuration.container ?? '');
       // Attaching takes a second or more (sidecar start, maybe an image pull): say so.
       let report: ((msg: string) => void) | undefined;
@@ -101,8 +105,9 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
     processId: proc.nsPid,
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
-  // localRoot/remoteRoot are inferred when the node session resolves.
-  if (isNodeCommand(proc.command)) config.debugger = 'node';
+  // localRoot/remoteRoot (node) and sourceFileMap (DAP runtimes) are inferred when the session resolves.
+  const debuggerName = debuggerForProcess(proc);
+  if (debuggerName !== 'gdb') config.debugger = debuggerName as SidecarAttachArguments['debugger'];
   return config;
 }
 
@@ -187,7 +192,15 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       if (!p) return undefined;
       config.processId = p.nsPid;
     }
+    if (config.debugger === undefined && (config.processId !== undefined && config.processId !== '')) {
+      // No debugger named: pick it by what the process runs (gdb when that cannot be told).
+      const target = await this.ctx.engine.inspect(String(config.container));
+      const command = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId))?.command : undefined;
+      if (command) config.debugger = debuggerForProcess({ command });
+    }
     if (config.debugger === 'node') return this.resolveNode(config);
+    const launcher = dapLauncher(config.debugger);
+    if (launcher) return this.resolveDap(config, launcher);
     // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
     if (config.image) config.image = await launchImage(this.ctx, config.image, GDB_IMAGE_SETTING, '');
     if (!config.image) {
@@ -195,6 +208,45 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       if (!image) return undefined;
       config.image = image;
     }
+    return config;
+  }
+
+  /**
+   * A runtime whose debugger speaks DAP (python, go): the process by name
+   * resolved, the debugger image built if needed, and the source map given or
+   * inferred from the process's script as for node. The adapter factory starts
+   * the sidecars; a relay carries DAP (see dapRelay.ts).
+   */
+  private async resolveDap(config: vscode.DebugConfiguration, launcher: DapLauncher): Promise<vscode.DebugConfiguration | undefined> {
+    if (!this.sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
+    const target = await this.ctx.engine.inspect(String(config.container));
+    if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
+    const procs = await listProcesses(this.ctx, target.id, target.pid);
+    if (config.processId !== undefined && config.processId !== '') {
+      const pid = Number(config.processId);
+      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`"processId" must be a PID inside the container, not ${JSON.stringify(config.processId)}.`);
+      config.processId = pid;
+    } else {
+      config.processId = pickByName(procs, String(config.processName), target.name).nsPid;
+    }
+    // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
+    if (config.image) config.image = await launchImage(this.ctx, config.image, launcher.imageSetting, '');
+    if (!config.image) {
+      const image = await builtImageForWorkbench(this.ctx, { setting: launcher.imageSetting, what: launcher.label, spec: (dir) => launcher.imageSpec(dir) });
+      if (!image) return undefined;
+      config.image = image;
+    }
+    if (!config.sourceFileMap) {
+      const command = procs.find((p) => p.nsPid === config.processId)?.command ?? '';
+      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+      const roots = inferRoots(command, folders, (p) => fs.existsSync(p));
+      if (roots) {
+        this.ctx.log.info(`${launcher.label}: ${roots.remoteRoot} in ${target.name} is ${roots.localRoot} (the workspace holds the same script)`);
+        config.sourceFileMap = { [roots.remoteRoot]: roots.localRoot };
+      }
+    }
+    // The id names container: URIs for sources that are not in the workspace.
+    config.sidecarContainerId = target.id;
     return config;
   }
 
@@ -305,4 +357,24 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       }
     });
   }
+}
+
+/** The inline adapter for a DAP runtime: a relay to the server its launcher starts, under a progress notification. */
+function dapAdapter(ctx: SidecarContext, launcher: DapLauncher, config: vscode.DebugConfiguration, sidecars?: SidecarManager): vscode.DebugAdapterDescriptor {
+  if (!sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
+  const args = config as SidecarAttachArguments & vscode.DebugConfiguration;
+  const forwards = sidecars.forwards;
+  const relay = new DapRelay({
+    start: () => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching ${launcher.label} to PID ${String(args.processId)} in ${args.container}` }, async (progress) => {
+      const target = await ctx.engine.inspect(args.container);
+      return launcher.start(
+        { containerId: target.id, containerName: target.name, processId: Number(args.processId), image: String(args.image), config: args },
+        { engine: ctx.engine, forwards, onProgress: (message) => progress.report({ message }), log: (level, msg) => ctx.log[level](msg) },
+      );
+    }),
+    paths: dapPaths(args.sourceFileMap, String(config.sidecarContainerId ?? args.container), (p) => fs.existsSync(p)),
+    terminateOnStop: args.terminateOnStop === true,
+    log: (level, msg) => ctx.log[level](`[${launcher.label}] ${msg}`),
+  });
+  return new vscode.DebugAdapterInlineImplementation(relay);
 }
