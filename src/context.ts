@@ -1,11 +1,14 @@
 // The one context object handed to every feature's register function.
 import * as vscode from 'vscode';
-import { Engine } from './engine/engine';
-import { resolveEndpoint, SettingsError } from './engine/connection';
-import { engineSetting } from './trust/settings';
+import type { Engine } from './engine/engine';
+import { SettingsError } from './engine/connection';
+import { discoverEngines } from './engine/discovery';
+import { EngineSet } from './engine/engines';
+import { engineSetting, hiddenEnginesSetting } from './trust/settings';
 
 export class SidecarContext implements vscode.Disposable {
-  private engineValue: Engine | undefined;
+  private enginesValue: EngineSet | undefined;
+  private previous: EngineSet | undefined;
   private readonly onDidChangeEngineEmitter = new vscode.EventEmitter<void>();
   /** Fires when the engine endpoint changes (settings). */
   readonly onDidChangeEngine = this.onDidChangeEngineEmitter.event;
@@ -17,22 +20,34 @@ export class SidecarContext implements vscode.Disposable {
     extension.subscriptions.push(
       this.onDidChangeEngineEmitter,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('sidecar.engines')) {
-          this.engineValue = undefined;
+        if (e.affectsConfiguration('sidecar.engines') || e.affectsConfiguration('sidecar.hiddenEngines')) {
+          this.previous = this.enginesValue ?? this.previous;
+          this.enginesValue = undefined;
           this.onDidChangeEngineEmitter.fire();
         }
       }),
     );
   }
 
-  /** The engine for the current settings. Throws SettingsError for a malformed setting. */
-  get engine(): Engine {
-    if (!this.engineValue) {
-      const endpoint = resolveEndpoint(engineSetting());
-      this.log.info(`Docker Engine endpoint: ${endpoint.label}`);
-      this.engineValue = new Engine(endpoint);
+  /** Every engine of the current settings and this machine (src/engine/discovery.ts). */
+  get engines(): EngineSet {
+    if (!this.enginesValue) {
+      const set = new EngineSet(discoverEngines({ engines: engineSetting(), hidden: hiddenEnginesSetting() }), this.previous);
+      this.enginesValue = set;
+      this.log.info(`Engines: ${set.all.map((e) => `${e.name} (${e.id}) at ${e.endpoint.label}`).join('; ') || 'none'}`);
+      for (const p of set.problems) this.log.warn(p);
     }
-    return this.engineValue;
+    return this.enginesValue;
+  }
+
+  /** The default engine (the first). Throws SettingsError when a malformed setting left none. */
+  get engine(): Engine {
+    return this.engines.default;
+  }
+
+  /** The engine a tree item, URI or configuration names (`engineId`); none means the default one. */
+  engineFor(id: string | undefined): Engine {
+    return this.engines.get(id);
   }
 
   /** The endpoint label for messages, even when the setting is malformed. */

@@ -3,10 +3,22 @@ import Docker from 'dockerode';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
+/** Where an engine came from (src/engine/discovery.ts). */
+export type EngineSource = 'setting' | 'environment' | 'context' | 'default' | 'podman';
+
 export interface Endpoint {
   /** What the user sees, e.g. "unix:///var/run/docker.sock". */
   label: string;
   options: Docker.DockerOptions;
+  /**
+   * Stable short id ([a-z0-9-]) naming the engine in container: URIs, launch
+   * configurations and sidecar labels. Set by discovery; absent means the
+   * only (default) engine.
+   */
+  id?: string;
+  /** Display name: the context name, the host, or "Podman". */
+  name?: string;
+  source?: EngineSource;
 }
 
 /** A setting or variable that cannot be used; the message names it and the fix. */

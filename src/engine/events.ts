@@ -3,6 +3,7 @@
 // backoff, and says `reconnected` once so consumers refresh a single time
 // (events that happened while disconnected are not replayed).
 import { EventEmitter } from 'node:events';
+import type Docker from 'dockerode';
 import type { Engine } from './engine';
 import { onJsonLines } from './jsonLines';
 
@@ -88,7 +89,8 @@ export class EngineEvents extends EventEmitter {
     this.timer = undefined;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.engine.call((d) => d.getEvents({ filters: { type: ['container'] } }));
+      // The deadline covers the stream's headers: a hung engine is "not answering", and retried.
+      stream = await this.engine.ask((d, abortSignal) => d.getEvents({ filters: { type: ['container'] }, abortSignal } as Docker.GetEventsOptions));
     } catch (err) {
       this.lose(err);
       return;

@@ -36,6 +36,11 @@ export function engineSetting(): unknown {
   return readSetting<unknown>('sidecar.engines', { machine: true }).value;
 }
 
+/** sidecar.hiddenEngines: machine-scoped like sidecar.engines. */
+export function hiddenEnginesSetting(): unknown {
+  return readSetting<unknown>('sidecar.hiddenEngines', { machine: true }).value;
+}
+
 /** sidecar.files.backend: the workspace's value only in a trusted workspace (it chooses no image or rights). */
 export function filesBackend(): 'auto' | 'direct' | 'helper' {
   const v = readSetting<string>('sidecar.files.backend').value;

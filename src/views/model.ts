@@ -209,7 +209,8 @@ export class ExplorerModel extends EventEmitter {
 
   /** The daemon's defaults (cgroup version, userns-remap), asked once per engine, only when HostConfig must be read. */
   private async daemonFacts(): Promise<DaemonFacts> {
-    this.daemon ??= daemonFactsFromInfo(await this.engine.call((d) => d.info()));
+    // dockerode's info takes an abortSignal; its types do not say so.
+    this.daemon ??= daemonFactsFromInfo(await this.engine.ask((d, abortSignal) => (d.info as (o: object) => Promise<Parameters<typeof daemonFactsFromInfo>[0]>)({ abortSignal })));
     return this.daemon;
   }
 

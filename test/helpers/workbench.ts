@@ -35,7 +35,8 @@ export async function launchBrowser(): Promise<Browser> {
 export function writeUserSettings(workspace: string, userDataDir: string, opts: { keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown> } = {}): void {
   const file = path.join(workspace, '.vscode', 'settings.json');
   const ws = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
-  const user: Record<string, unknown> = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false };
+  // Tests pin their engine: a Podman service or a Docker context that another run left on this machine must not add a root.
+  const user: Record<string, unknown> = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'sidecar.hiddenEngines': ['podman', 'contexts'] };
   if (!opts.keepWorkspaceSettings) {
     for (const k of Object.keys(ws).filter((k) => k.startsWith('sidecar.'))) {
       user[k] = ws[k];

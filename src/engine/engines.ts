@@ -1,0 +1,52 @@
+// The engines of this window, by id. The seam where another kind of engine
+// (a Kubernetes cluster, see docs/kubernetes.md) would plug in: everything
+// above asks this set for "the engine of id X" and talks to an Engine.
+import { type Endpoint, SettingsError } from './connection';
+import { type Discovery } from './discovery';
+import { Engine, type EngineOptions } from './engine';
+
+/** Where an engine is named in text: `container://<container>@<engine id>/path`, launch configurations, labels. */
+export const ENGINE_LABEL = 'io.container-sidecar.engine';
+
+export class EngineSet {
+  readonly all: Engine[];
+  readonly problems: string[];
+
+  /**
+   * `previous` keeps the Engine objects (and so their models and streams) of
+   * engines whose endpoint did not change when the settings did.
+   */
+  constructor(discovery: Discovery, previous?: EngineSet, opts: EngineOptions = {}) {
+    this.problems = discovery.problems;
+    this.all = discovery.engines.map((e) => previous?.all.find((p) => sameEndpoint(p.endpoint, e)) ?? new Engine(e, opts));
+  }
+
+  /** More than one engine: the Containers view shows one root per engine. */
+  get multiple(): boolean {
+    return this.all.length > 1;
+  }
+
+  /** The first engine; what a URI or configuration without an engine means. */
+  get default(): Engine {
+    const e = this.all[0];
+    if (!e) throw new SettingsError(this.problems.join(' ') || 'No engine is configured: the setting sidecar.engines hides them all; add "auto" or an address to it, or empty sidecar.hiddenEngines.');
+    return e;
+  }
+
+  /** The engine named by an id (or a name); no id means the default one. */
+  get(id: string | undefined): Engine {
+    if (!id) return this.default;
+    const e = this.all.find((x) => x.id === id) ?? this.all.find((x) => x.name.toLowerCase() === id.toLowerCase());
+    if (!e) throw new SettingsError(`No engine "${id}" is configured (there ${this.all.length === 1 ? 'is' : 'are'} ${this.all.map((x) => `"${x.id}"`).join(', ') || 'none'}); add it to the setting sidecar.engines or remove it from sidecar.hiddenEngines.`);
+    return e;
+  }
+
+  /** The id to write into a URI or label: none for the default engine, so today's URIs stay as they were. */
+  idFor(engine: Engine): string | undefined {
+    return engine === this.all[0] ? undefined : engine.id;
+  }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.id === b.id && a.label === b.label && a.name === b.name && JSON.stringify(a.options) === JSON.stringify(b.options);
+}
