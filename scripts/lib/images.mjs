@@ -16,6 +16,8 @@ export const IMAGES = {
   target: 'container-sidecar-test/target:1',
   gdb: 'container-sidecar-test/gdb:1',
   node: 'container-sidecar-test/node:1',
+  go: 'container-sidecar-test/go:1',
+  delve: 'container-sidecar-test/delve:1',
 };
 
 const RECIPE_LABEL = 'io.container-sidecar.recipe';
@@ -104,8 +106,51 @@ async function node(tag) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * test/fixtures/go-target built by Debian's golang-go as a static binary with
+ * optimisations and inlining off (what a debugger needs), alone in a scratch
+ * image: no shell, no libc. It is built in a fixed folder, so the paths the
+ * binary records (the "build machine's" paths a debugger sees) are stable.
+ */
+const checkoutRecipe = 'checkout/go-target';
+async function go(tag) {
+  const srcDir = path.join(fixtures, 'go-target');
+  const files = ['go.mod', 'main.go'];
+  await aptEnsure(['golang-go']);
+  const version = run('go', ['version']).stdout.trim();
+  const recipe = hash('go', checkoutRecipe, version, ...files.map((f) => fs.readFileSync(path.join(srcDir, f), 'utf8')));
+  if (recipeOf(tag) === recipe) return;
+  log(`building ${tag} with ${version} (about a minute the first time)`);
+  // Like a repository checked out on a build machine: <checkout>/go-target/main.go.
+  const checkout = path.join(os.tmpdir(), 'container-sidecar-go-build');
+  const build = path.join(checkout, 'go-target');
+  fs.rmSync(checkout, { recursive: true, force: true });
+  fs.mkdirSync(build, { recursive: true });
+  for (const f of files) fs.copyFileSync(path.join(srcDir, f), path.join(build, f));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'goimg-'));
+  fs.mkdirSync(path.join(root, 'app'));
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOPROXY: 'off' };
+  run('go', ['build', '-gcflags=all=-N -l', '-o', path.join(root, 'app/go-target'), '.'], { cwd: build, env });
+  importDir(root, tag, ['CMD ["/app/go-target"]', `LABEL ${RECIPE_LABEL}=${recipe}`]);
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(checkout, { recursive: true, force: true });
+}
+
+/** Debian's delve: the base the tests build images/delve/Dockerfile from (no registry here). */
+async function delve(tag) {
+  const recipe = hash('delve', 'bookworm', 'delve');
+  if (recipeOf(tag) === recipe) return;
+  await aptEnsure(['mmdebstrap']);
+  log(`building ${tag} with mmdebstrap (about half a minute)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'delveimg-'));
+  const tar = path.join(dir, 'rootfs.tar');
+  await runLoud('mmdebstrap', ['--quiet', '--variant=apt', '--include=delve', 'bookworm', tar]);
+  run('docker', ['import', '-c', 'CMD ["/usr/bin/dlv", "version"]', '-c', `LABEL ${RECIPE_LABEL}=${recipe}`, tar, tag]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export async function ensureImages(which = Object.keys(IMAGES)) {
-  const builders = { busybox, target, gdb, node };
+  const builders = { busybox, target, gdb, node, go, delve };
   for (const name of which) await builders[name](IMAGES[name]);
   return IMAGES;
 }

@@ -9,8 +9,8 @@ import type { ContainerDetail } from './containers';
 import { type Engine, NoSuchContainerError } from './engine';
 import { ensureImage } from './images';
 
-export type SidecarRole = 'debugger' | 'files' | 'tunnel' | 'gdb';
-export const SIDECAR_ROLES: readonly SidecarRole[] = ['debugger', 'files', 'tunnel', 'gdb'];
+export type SidecarRole = 'debugger' | 'files' | 'tunnel' | 'gdb' | 'delve';
+export const SIDECAR_ROLES: readonly SidecarRole[] = ['debugger', 'files', 'tunnel', 'gdb', 'delve'];
 
 export interface SidecarSpec {
   /** Target container id or name. */

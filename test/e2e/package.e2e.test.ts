@@ -32,6 +32,7 @@ test('npm run package gives a .vsix under 2 MB with no sources, tests or maps', 
   assert.ok(names.includes('extension/package.json'));
   // The debugger images are built from these on first use.
   assert.ok(names.includes('extension/images/gdb/Dockerfile'), names.join(', '));
+  assert.ok(names.includes('extension/images/delve/Dockerfile'), names.join(', '));
   // The files helper's static resolver, imported into the engine as a one-file image.
   assert.ok(names.includes('extension/dist/resolver'), names.join(', '));
   const bad = names.filter((n) => /\.(ts|map)$/.test(n) || /\/(src|test|out|node_modules|scripts)\//.test(n));

@@ -8,6 +8,8 @@ export const IMAGES = {
   target: process.env.SIDECAR_IMAGE_TARGET ?? 'container-sidecar-test/target:1',
   gdb: process.env.SIDECAR_IMAGE_GDB ?? 'container-sidecar-test/gdb:1',
   node: process.env.SIDECAR_IMAGE_NODE ?? 'container-sidecar-test/node:1',
+  go: process.env.SIDECAR_IMAGE_GO ?? 'container-sidecar-test/go:1',
+  delve: process.env.SIDECAR_IMAGE_DELVE ?? 'container-sidecar-test/delve:1',
 };
 
 export const TEST_LABEL = 'io.container-sidecar.test';

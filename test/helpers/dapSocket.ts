@@ -1,0 +1,97 @@
+// A plain DAP client over a TCP socket (Content-Length framing), with no
+// adapter of ours in between: the baseline that tests and benchmarks compare
+// the relay against, and a way to talk to a debugger's own DAP server.
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+
+export class DapSocket extends EventEmitter {
+  readonly trace: string[] = [];
+  private seq = 1;
+  private buf = Buffer.alloc(0);
+  private readonly pending = new Map<number, { resolve: (r: DebugProtocol.Response) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly socket: net.Socket) {
+    super();
+    socket.on('data', (b: Buffer) => this.onData(b));
+    socket.on('close', () => {
+      for (const p of this.pending.values()) p.reject(new Error('the DAP connection closed'));
+      this.pending.clear();
+      this.emit('close');
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static connect(port: number, host = '127.0.0.1'): Promise<DapSocket> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(port, host, () => resolve(new DapSocket(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** Sends a request; resolves with a successful response, rejects with the error message of a failed one. */
+  async request<R extends DebugProtocol.Response = DebugProtocol.Response>(command: string, args?: unknown, timeoutMs = 30_000): Promise<R> {
+    const seq = this.seq++;
+    const body = JSON.stringify({ seq, type: 'request', command, arguments: args });
+    this.trace.push(`-> ${body}`);
+    const answer = new Promise<DebugProtocol.Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new Error(`no answer to "${command}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, { resolve: (r) => { clearTimeout(timer); resolve(r); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+    });
+    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const r = await answer;
+    // delve puts the detail into body.error.format and only a summary into message.
+    if (!r.success) throw new Error((r as DebugProtocol.ErrorResponse).body?.error?.format ?? r.message ?? `${command} failed`);
+    return r as R;
+  }
+
+  /** The next event named `event` that satisfies `pred`. */
+  waitFor<E extends DebugProtocol.Event>(event: string, pred: (e: E) => boolean = () => true, timeoutMs = 30_000): Promise<E> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off(event, on);
+        reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (e: E) => {
+        if (!pred(e)) return;
+        clearTimeout(timer);
+        this.off(event, on);
+        resolve(e);
+      };
+      this.on(event, on);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(b: Buffer): void {
+    this.buf = Buffer.concat([this.buf, b]);
+    for (;;) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const m = /Content-Length: *(\d+)/i.exec(this.buf.toString('latin1', 0, end));
+      if (!m) {
+        this.buf = this.buf.subarray(end + 4);
+        continue;
+      }
+      const len = Number(m[1]);
+      if (this.buf.length < end + 4 + len) return;
+      const text = this.buf.toString('utf8', end + 4, end + 4 + len);
+      this.buf = this.buf.subarray(end + 4 + len);
+      this.trace.push(`<- ${text}`);
+      const msg = JSON.parse(text) as DebugProtocol.ProtocolMessage;
+      if (msg.type === 'response') {
+        const r = msg as DebugProtocol.Response;
+        this.pending.get(r.request_seq)?.resolve(r);
+        this.pending.delete(r.request_seq);
+      } else if (msg.type === 'event') {
+        this.emit((msg as DebugProtocol.Event).event, msg);
+      }
+    }
+  }
+}
