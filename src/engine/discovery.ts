@@ -102,10 +102,11 @@ function readTls(dir: string, what: string, problems: string[]): { ca?: Buffer; 
  * certificate always stays on (with the given CA, else the system's).
  */
 function withTls(e: Endpoint, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }, explicitPort: boolean): Endpoint {
-  if (!e.options.host || e.options.protocol === 'ssh') return e;
+  // ssh endpoints carry options.host too (for display); TLS files do not apply to them.
+  if (!e.options.host || e.ssh || e.options.protocol === 'ssh') return e;
   const options = { ...e.options, ...tls, protocol: 'https' as const };
   if (!explicitPort) options.port = 2376;
-  return { ...e, label: e.label.replace(/^(tcp|http):/, 'https:'), options };
+  return { ...e, label: e.label.replace(/^(tcp|http):/, 'https:'), options, warning: undefined };
 }
 
 const hasPort = (address: string) => /^[a-z]+:\/\/(\[[^\]]*\]|[^/:]*):\d+/i.test(address.trim());

@@ -1,7 +1,7 @@
 // The one object that talks to a Docker Engine. Every call turns connection
 // failures into EngineUnavailableError so callers can show a useful message.
 import type Docker from 'dockerode';
-import { createClient, type Endpoint, EngineUnavailableError, explainEngineError } from './connection';
+import { closeClient, createClient, type Endpoint, EngineUnavailableError, explainEngineError } from './connection';
 import { type ContainerDetail, type ContainerModel, toContainerDetail, toContainerModel } from './containers';
 
 /** The container does not exist (any more). */
@@ -68,6 +68,11 @@ export class Engine {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Closes connections the client keeps open (ssh); the object must not be used afterwards. */
+  dispose(): void {
+    closeClient(this.docker);
   }
 
   async ping(): Promise<void> {
