@@ -1,10 +1,10 @@
 // The container details panel's data: inspect answers, stats samples and
 // process rows turned into the page's messages. No vscode import.
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import type Docker from 'dockerode';
-import { pidBelongsTo, type NamespaceSnapshot } from '../procfs/namespaces';
+import type { NamespaceSnapshot } from '../procfs/namespaces';
 import { healthFromInspect } from '../engine/containers';
-import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
+import { containerProcesses, flattenProcesses, readCgroupSync, type ProcessInfo } from '../procfs/processes';
 import { NS_TYPES, type DetailsData, type DetailsEnv, type ProcessRow, type StatsSample } from '../../webviews/protocol';
 
 /** Names people give to secrets: their values stay masked until clicked. */
@@ -116,13 +116,18 @@ export function statsSample(s: RawStats, now = Date.now()): StatsSample {
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** utime+stime (ticks) and RSS (kB) of a host PID, from /proc/<pid>/stat and statm. */
-async function cpuAndRss(pid: number, procRoot: string): Promise<{ ticks: number; rssKb: number } | undefined> {
+/**
+ * utime+stime (ticks) and RSS (kB) of a host PID, from /proc/<pid>/stat and
+ * statm. Read synchronously: both come from memory without the process's
+ * memory lock, and a sync read costs far less CPU than fs.promises' four
+ * thread-pool round trips, every tick, for every process.
+ */
+function cpuAndRss(pid: number, procRoot: string): { ticks: number; rssKb: number } | undefined {
   try {
-    const stat = await fs.readFile(`${procRoot}/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const statm = (await fs.readFile(`${procRoot}/${pid}/statm`, 'utf8')).split(' ');
+    const statm = fs.readFileSync(`${procRoot}/${pid}/statm`, 'utf8').split(' ');
     return { ticks: Number(f[11]) + Number(f[12]), rssKb: Number(statm[1]) * 4 };
   } catch {
     return undefined; // gone meanwhile
@@ -152,8 +157,8 @@ export class ProcessSampler {
     const rows: ProcessRow[] = [];
     for (const p of this.known) {
       // Between rescans a PID may have ended and been reused outside the container: check it still belongs.
-      if (!(await pidBelongsTo(p.hostPid, this.container.id, this.procRoot))) continue;
-      const u = await cpuAndRss(p.hostPid, this.procRoot);
+      if (!readCgroupSync(p.hostPid, this.procRoot)?.includes(this.container.id)) continue;
+      const u = cpuAndRss(p.hostPid, this.procRoot);
       if (!u) continue;
       next.set(p.hostPid, u.ticks);
       const before = this.last.get(p.hostPid);

@@ -38,6 +38,9 @@ export class DetailsPanel implements vscode.Disposable {
   private ready = false;
   /** Bumped on each (re)start, so answers of an older stream start are dropped. */
   private generation = 0;
+  /** The container's process the live parts were started for ("" when not running). */
+  private liveFor: string | undefined;
+  private inspected: Parameters<typeof toDetailsData>[0] | undefined;
 
   constructor(readonly panel: vscode.WebviewPanel, readonly containerId: string, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, private readonly onDispose: () => void) {
     panel.webview.options = webviewOptions(ctx.extension.extensionUri);
@@ -52,7 +55,9 @@ export class DetailsPanel implements vscode.Disposable {
       panel.onDidDispose(() => this.dispose()),
     );
     const onChange = (c: { all?: boolean; updated: string[]; namespaces: string[]; removed: string[] }) => {
-      if (c.all || c.updated.includes(containerId) || c.namespaces.includes(containerId) || c.removed.includes(containerId)) void this.refresh();
+      if (c.all || c.updated.includes(containerId) || c.removed.includes(containerId)) void this.refresh();
+      // Only the sharing changed (often another container joined or left a shared namespace): no engine call.
+      else if (c.namespaces.includes(containerId)) this.redraw();
     };
     model.on('change', onChange);
     this.disposables.push({ dispose: () => model.off('change', onChange) });
@@ -72,6 +77,8 @@ export class DetailsPanel implements vscode.Disposable {
       switch (m.type) {
         case 'ready':
           this.ready = true;
+          // A (re)loaded page has no log tail or history yet: start the live parts afresh for it.
+          this.stopLive();
           await this.refresh();
           return;
         case 'revealEnv': {
@@ -99,26 +106,41 @@ export class DetailsPanel implements vscode.Disposable {
   async refresh(): Promise<void> {
     if (!this.ready || this.disposed) return;
     try {
-      const raw = await this.ctx.engine.call((d) => d.getContainer(this.containerId).inspect());
-      this.secrets = envEntries(raw.Config?.Env).values;
-      const nameOf = (id: string) => this.model.containers.get(id)?.model.name ?? id.slice(0, 12);
-      const data = toDetailsData(raw, this.model.snapshot, nameOf);
-      this.panel.title = `Details: ${data.name}`;
-      this.post({ type: 'details', data });
+      this.inspected = await this.ctx.engine.call((d) => d.getContainer(this.containerId).inspect());
+      this.secrets = envEntries(this.inspected.Config?.Env).values;
+      this.redraw();
     } catch (err) {
+      this.inspected = undefined;
       const e = err as { statusCode?: number; message?: string };
       this.post({ type: 'error', message: e.statusCode === 404 ? `Container ${this.containerId.slice(0, 12)} no longer exists; it was removed.` : e.message ?? String(err) });
     }
-    this.syncLive(true);
+    this.syncLive();
   }
 
-  /** Starts the live parts when visible, stops them when hidden. */
+  /** Sends the page the last inspect answer with the model's current namespaces. */
+  private redraw(): void {
+    if (!this.ready || this.disposed || !this.inspected) return;
+    const nameOf = (id: string) => this.model.containers.get(id)?.model.name ?? id.slice(0, 12);
+    const data = toDetailsData(this.inspected, this.model.snapshot, nameOf);
+    this.panel.title = `Details: ${data.name}`;
+    this.post({ type: 'details', data });
+  }
+
+  /**
+   * Starts the live parts when visible, stops them when hidden. They restart
+   * when the container started, stopped or got a new process, not on every
+   * refresh: other containers' events refresh this panel too (a shared
+   * namespace's member list changed), and a restarted stats stream costs a
+   * new connection and starts with a sample that has no CPU figure.
+   */
   private syncLive(restart = false): void {
     const entry = this.model.containers.get(this.containerId);
     const running = entry?.model.state === 'running' || entry?.model.state === 'paused';
+    const liveFor = running ? String(entry?.detail?.pid ?? '?') : '';
     const want = this.ready && this.panel.visible && !this.disposed;
-    if (!want || restart) this.stopLive();
-    if (!want || this.stats || this.processTimer) return;
+    if (!want || restart || (this.liveFor !== undefined && this.liveFor !== liveFor)) this.stopLive();
+    if (!want || this.liveFor !== undefined) return;
+    this.liveFor = liveFor;
     const gen = ++this.generation;
     void this.startLogs(gen);
     if (!running) return;
@@ -175,6 +197,7 @@ export class DetailsPanel implements vscode.Disposable {
 
   private stopLive(): void {
     this.generation++;
+    this.liveFor = undefined;
     clearInterval(this.processTimer);
     this.processTimer = undefined;
     this.stats?.destroy();

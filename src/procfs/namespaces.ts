@@ -126,7 +126,9 @@ export function sharingFromInodes(inodes: Map<string, NsInodes>, host: NsInodes)
     for (const t of NS_TYPES) {
       const key = `${t}:${ns[t]}`;
       if (ns[t] === undefined) continue;
-      members.set(key, [...(members.get(key) ?? []), id]);
+      const list = members.get(key);
+      if (list) list.push(id);
+      else members.set(key, [id]);
     }
   }
   const out = new Map<string, ContainerNamespaces>();

