@@ -78,6 +78,11 @@ export function healthFromInspect(h: RawHealth | undefined): ContainerHealth | u
   };
 }
 
+/** Docker Compose's project label; podman-compose before 1.0 wrote only its own (1.0 writes both). */
+export function composeProject(labels: Record<string, string>): string | undefined {
+  return labels['com.docker.compose.project'] ?? labels['io.podman.compose.project'];
+}
+
 export function toContainerModel(c: Docker.ContainerInfo): ContainerModel {
   const labels = c.Labels ?? {};
   return {
@@ -89,7 +94,7 @@ export function toContainerModel(c: Docker.ContainerInfo): ContainerModel {
     status: c.Status,
     created: new Date(c.Created * 1000),
     labels,
-    composeProject: labels['com.docker.compose.project'],
+    composeProject: composeProject(labels),
     ports: (c.Ports ?? []).map(formatPort),
     command: c.Command,
     health: healthFromStatusText(c.Status),
@@ -117,7 +122,7 @@ export function toContainerDetail(i: Docker.ContainerInspectInfo): ContainerDeta
     status: state,
     created: new Date(i.Created),
     labels,
-    composeProject: labels['com.docker.compose.project'],
+    composeProject: composeProject(labels),
     ports: Object.keys(i.NetworkSettings?.Ports ?? {}),
     command: [...(i.Config?.Entrypoint ? ([] as string[]).concat(i.Config.Entrypoint) : []), ...(i.Config?.Cmd ?? [])].join(' '),
     health: healthFromInspect((st as { Health?: RawHealth }).Health),

@@ -43,7 +43,9 @@ interface RawEvent {
 export function parseEvent(raw: RawEvent): ContainerEvent | undefined {
   if ((raw.Type ?? 'container') !== 'container') return undefined;
   const rawAction = raw.Action ?? raw.status ?? '';
-  const action = rawAction.split(':')[0].trim();
+  const base = rawAction.split(':')[0].trim();
+  // Podman says "remove" where Docker says "destroy" (checked with Podman 4.3's compatible API).
+  const action = base === 'remove' ? 'destroy' : base;
   const id = raw.Actor?.ID ?? raw.id;
   if (!id || !(CONTAINER_ACTIONS as readonly string[]).includes(action)) return undefined;
   const attributes = raw.Actor?.Attributes ?? {};

@@ -102,9 +102,10 @@ export function sidecarCreateOptions(spec: SidecarSpec, target: ContainerDetail,
     CapAdd: spec.capAdd?.length ? [...spec.capAdd] : undefined,
     // A sidecar that ends for any reason (detach, target stopped, window gone) leaves nothing behind.
     AutoRemove: true,
-    // An init that reaps what the sidecar's tools leave behind. Docker applies it only to a sidecar with
-    // its own pid namespace (a tunnel): in a shared one (checked), orphans go to the target's PID 1.
-    Init: true,
+    // An init that reaps what the sidecar's tools leave behind, only for a sidecar with its own pid
+    // namespace (a tunnel). In a shared one Docker silently runs no init (checked: no docker-init in
+    // ps; orphans go to the target's PID 1), and Podman refuses to create the container.
+    Init: share.pid ? undefined : true,
   };
   for (const k of Object.keys(hostConfig) as (keyof Docker.HostConfig)[]) if (hostConfig[k] === undefined) delete hostConfig[k];
   const opts: Docker.ContainerCreateOptions = {

@@ -64,7 +64,8 @@ export async function ensureHelperImage(engine: Engine): Promise<string> {
   const tar = new PassThrough();
   tar.end(oneFileTar('resolver', bin));
   await engine.call(async (d) => {
-    const stream = await d.importImage(tar as unknown as string, { repo: 'container-sidecar/files-helper', tag });
+    // The tag goes inside `repo`: Podman's compatible API ignores the separate `tag` (it tagged :latest); Docker takes both forms.
+    const stream = await d.importImage(tar as unknown as string, { repo: image });
     await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
       const bad = out?.find((x) => x.error);
       if (err || bad) reject(err ?? new Error(`Importing the files helper image failed: ${bad!.error}`));
