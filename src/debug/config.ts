@@ -16,9 +16,10 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
    * gdb (in a sidecar, over GDB/MI); node: SIGUSR1 opens the inspector of a
    * running node process, the port is forwarded, and VS Code's built-in node
    * debugger attaches; python: debugpy is loaded into the process from
-   * sidecars and its DAP server relayed. Without it, chosen by the process.
+   * sidecars and its DAP server relayed; go: delve's DAP server (`dlv dap`)
+   * in a sidecar, relayed. Without it, chosen by the process.
    */
-  debugger?: 'gdb' | 'node' | 'python';
+  debugger?: 'gdb' | 'node' | 'python' | 'go';
   /** The image that holds gdb; defaults to the setting sidecar.debugger.gdbImage. */
   image?: string;
   /** Build paths (prefixes) to workspace paths, e.g. {"/src": "${workspaceFolder}"}. */

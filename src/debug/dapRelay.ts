@@ -43,6 +43,8 @@ export interface DapServer {
   attachArguments: Record<string, unknown>;
   /** Stops the forward and removes the sidecars this launch started; the debuggee runs on. Safe twice. */
   dispose(): Promise<void>;
+  /** A sentence for a failed response of the server (e.g. delve's attach refusals), or undefined to pass its words on. */
+  explainFailure?(command: string, message: string): string | undefined;
 }
 
 /** One runtime's way to get a DAP server next to a process. */
@@ -55,6 +57,12 @@ export interface DapLauncher {
   readonly imageSetting: string;
   imageSpec(imagesDir: string): ImageBuildSpec;
   start(target: DapTarget, deps: DapLaunchDeps): Promise<DapServer>;
+  /**
+   * sourceFileMap when the configuration has none, for runtimes whose sources
+   * are not named by the command line (Go: the build paths in the executable).
+   * Without it, the workbench infers it from the process's script as for node.
+   */
+  inferSourceFileMap?(o: { hostPid?: number; command: string; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined>;
 }
 
 /** Source paths both ways: `toClient` for what the server reports, `toRemote` for what VS Code sends. */
@@ -266,6 +274,7 @@ export class DapRelay {
     }
     if (m.type === 'response') {
       const r = m as DebugProtocol.Response;
+      if (!r.success) explainFailure(r, this.server?.explainFailure);
       if (r.command === 'initialize' && r.body && !this.opts.terminateOnStop) {
         // Without a terminate request VS Code's Stop sends `disconnect`, which the relay makes a detach.
         delete (r.body as DebugProtocol.Capabilities).supportsTerminateRequest;
@@ -293,6 +302,17 @@ export class DapRelay {
   private emit(m: DebugProtocol.ProtocolMessage): void {
     for (const l of this.listeners) l(m);
   }
+}
+
+/** Puts the launcher's sentence into a failed response; servers such as delve keep the detail in body.error.format. */
+function explainFailure(r: DebugProtocol.Response, explain: DapServer['explainFailure']): void {
+  if (!explain) return;
+  const e = r as DebugProtocol.ErrorResponse;
+  const sentence = explain(r.command, e.body?.error?.format ?? r.message ?? '');
+  if (!sentence) return;
+  r.message = sentence;
+  // A DAP format string treats {name} as a variable: keep braces out of the sentence.
+  e.body = { ...e.body, error: { id: e.body?.error?.id ?? 1, ...e.body?.error, format: sentence.replace(/[{}]/g, ''), showUser: true } };
 }
 
 /** Connects to the forward on the host's loopback. */

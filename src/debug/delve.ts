@@ -12,8 +12,10 @@ import type { ContainerDetail } from '../engine/containers';
 import type { Engine } from '../engine/engine';
 import { ensureBuiltImage, type ImageBuildOptions, type ImageBuildSpec } from '../engine/imageBuild';
 import { launchSidecar, removeSidecar } from '../engine/sidecars';
+import { containerProcesses, flattenProcesses } from '../procfs/processes';
+import type { DapLauncher } from './dapRelay';
 import { shippedImagesDir } from './gdbSidecar';
-import { type ByteReader, type GoBinaryInfo, readGoBinary, type SubstitutePath } from './goBinary';
+import { type ByteReader, type GoBinaryInfo, readGoBinary, type SubstitutePath, substitutePaths } from './goBinary';
 
 /** Names a prebuilt delve image; empty (the default) builds images/delve/Dockerfile on first use. */
 export const DELVE_IMAGE_SETTING = 'sidecar.debugger.delveImage';
@@ -217,3 +219,58 @@ export async function startDelveSidecar(engine: Engine, o: DelveSidecarOptions):
   onText = undefined;
   return sidecar;
 }
+
+/**
+ * sourceFileMap (build prefix -> workspace prefix) for a Go process, from the
+ * build paths its executable records: see substitutePaths. The relay maps
+ * paths with it, so delve itself gets no substitutePath.
+ */
+export async function inferGoSourceFileMap(o: { hostPid?: number; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined> {
+  const info = o.hostPid ? await inspectExe(o.hostPid) : undefined;
+  if (!info?.go) return undefined;
+  const rules = substitutePaths({ binaryFiles: info.files, editorFiles: o.editorFiles, folders: o.folders, exists: o.exists });
+  return rules.length ? Object.fromEntries(rules.map((r) => [r.to, r.from])) : undefined;
+}
+
+/**
+ * debugger "go": `dlv dap` in a sidecar next to the process, its port
+ * forwarded to the host's loopback for the relay. A process this window can
+ * read through /proc is checked to be Go first; otherwise delve's own refusal
+ * is explained.
+ */
+export const goLauncher: DapLauncher = {
+  debugger: 'go',
+  label: 'delve',
+  imageSetting: DELVE_IMAGE_SETTING,
+  imageSpec: (imagesDir) => delveImageSpec({ imagesDir }),
+  inferSourceFileMap: (o) => inferGoSourceFileMap(o),
+  async start(target, deps) {
+    const pid = target.processId;
+    const where = { pid, container: target.containerName };
+    const detail = await deps.engine.inspect(target.containerId);
+    if (detail.state !== 'running' || !detail.pid) throw new DelveError(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
+    const procs = flattenProcesses(await containerProcesses({ id: detail.id, pid: detail.pid }).catch(() => []));
+    const proc = procs.find((p) => p.nsPid === pid);
+    if (procs.length && !proc) throw new DelveError(`There is no process with PID ${pid} in container ${detail.name}. Pick a process from the container's process list, or use "processName".`);
+    if (proc) requireGo(await inspectExe(proc.hostPid), { ...where, command: proc.command });
+    const sidecar = await startDelveSidecar(deps.engine, { target: detail.id, image: target.image, port: target.config.port, onProgress: deps.onProgress, signal: deps.signal });
+    try {
+      deps.onProgress?.(`forwarding delve's port ${sidecar.port}`);
+      const fwd = await deps.forwards.forward({ target: detail.id, remotePort: sidecar.port, localPort: 0, onProgress: deps.onProgress, signal: deps.signal });
+      deps.log?.('info', `delve listens on 127.0.0.1:${sidecar.port} in ${detail.name} (sidecar ${sidecar.id.slice(0, 12)}), forwarded to 127.0.0.1:${fwd.localPort}`);
+      return {
+        port: fwd.localPort,
+        attachArguments: delveAttachArguments({ pid, substitutePath: [], stopOnAttach: target.config.stopOnAttach }),
+        explainFailure: (command, message) => (command === 'attach' ? explainAttachError(message, where) : undefined),
+        dispose: async () => {
+          await deps.forwards.stop(fwd.id);
+          // After a disconnect dlv ends by itself and the engine removes the sidecar; otherwise remove it now.
+          await sidecar.dispose();
+        },
+      };
+    } catch (err) {
+      await sidecar.dispose().catch(() => undefined);
+      throw err;
+    }
+  },
+};

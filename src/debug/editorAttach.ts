@@ -12,6 +12,7 @@ import { containerProcesses, flattenProcesses } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { type ContainerCandidate, type ContainerFacts, debuggerForLanguage, type ProcessCandidate, type ProcessFacts, rankContainers, rankProcesses, soleContainer } from './fileTargets';
 import { scriptFolder } from './nodeInspector';
+import { inspectExe } from './delve';
 
 export const ATTACH_FILE_COMMAND = 'sidecar.debugger.attachFile';
 
@@ -25,7 +26,7 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   if (target.scheme !== 'file') throw new Error(`${target.toString()} is not a file of this machine's workspace; for a file inside a container use "Attach Debugger Container" on the container.`);
   const doc = await vscode.workspace.openTextDocument(target);
   const kind = debuggerForLanguage(doc.languageId);
-  if (!kind) throw new Error(`No debugger fits ${doc.languageId} files yet: C, C++ and Rust attach gdb, JavaScript and TypeScript attach Node.js.`);
+  if (!kind) throw new Error(`No debugger fits ${doc.languageId} files yet: C, C++ and Rust attach gdb, JavaScript and TypeScript attach Node.js, Go attaches delve.`);
   // The file as the engine knows it: a workspace opened through a symlink still matches a mount of the real folder.
   const opened = target.fsPath;
   const real = await fs.realpath(opened).catch(() => opened);
@@ -47,13 +48,21 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   const detail = await ctx.engine.inspect(chosen.container.id);
   if (detail.state !== 'running' || !detail.pid) throw new Error(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
   const infos = flattenProcesses(await containerProcesses({ id: detail.id, pid: detail.pid }));
-  const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => ({ nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' ? await isElf(p.hostPid) : undefined })));
+  const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => {
+    if (kind === 'go') {
+      const exe = await inspectExe(p.hostPid);
+      return { nsPid: p.nsPid, command: p.command, elf: exe?.elf, go: exe?.go };
+    }
+    return { nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' ? await isElf(p.hostPid) : undefined };
+  }));
   const inContainer = chosen.mount ? path.posix.join(chosen.mount.destination, path.relative(chosen.mount.source, file).split(path.sep).join('/')) : undefined;
   const procs = rankProcesses(kind, file, inContainer, facts);
   if (!procs.length) {
     throw new Error(kind === 'node'
       ? `No node process runs in container ${detail.name}. Start the script there, or pick another container.`
-      : `No process in container ${detail.name} is a program gdb can attach to (shells and init helpers are left out). Start the program there, or pick another container.`);
+      : kind === 'go'
+        ? `No Go program runs in container ${detail.name}. Start it there, or pick another container.`
+        : `No process in container ${detail.name} is a program gdb can attach to (shells and init helpers are left out). Start the program there, or pick another container.`);
   }
   const proc = procs.length === 1 ? procs[0] : await pickProcess(procs, detail.name);
   if (!proc) return false;
@@ -66,6 +75,8 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
     processId: proc.process.nsPid,
     // No sourceFileMap for gdb: the adapter learns the build path from the breakpoints set in this file.
   };
+  // go: sourceFileMap is inferred when the session resolves, from the build paths in the executable and this file.
+  if (kind === 'go') config.debugger = 'go';
   if (kind === 'node') {
     config.debugger = 'node';
     // A bind mount says exactly which host folder the container sees where.

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { isNodeCommand } from './nodeInspector';
 
-export type DebuggerKind = 'gdb' | 'node';
+export type DebuggerKind = 'gdb' | 'node' | 'go';
 
 /** The debugger for an editor language, or undefined when none fits yet. */
 export function debuggerForLanguage(languageId: string): DebuggerKind | undefined {
@@ -16,6 +16,8 @@ export function debuggerForLanguage(languageId: string): DebuggerKind | undefine
     case 'javascript':
     case 'typescript':
       return 'node';
+    case 'go':
+      return 'go';
   }
   return undefined;
 }
@@ -127,6 +129,8 @@ export interface ProcessFacts {
   command: string;
   /** Whether its executable is an ELF file (undefined: could not be read). */
   elf?: boolean;
+  /** Whether its executable is a Go program (undefined: could not be read). */
+  go?: boolean;
 }
 
 export interface ProcessCandidate {
@@ -141,7 +145,9 @@ const HELPERS = /(^|\/)(sh|bash|ash|dash|zsh|busybox|sleep|tini|docker-init|dumb
  * The processes `debuggerKind` can attach to, most likely first. For node:
  * node processes, the one running the file (or a script of the same name)
  * first. For gdb: ELF programs other than shells and init helpers, the one
- * named like the file (target.c -> target) first.
+ * named like the file (target.c -> target) first. For go: Go programs, the
+ * one named like the file's folder (cmd/api/main.go -> api) first; where the
+ * executables cannot be read, programs as for gdb, ranked lower.
  */
 export function rankProcesses(kind: DebuggerKind, file: string, fileInContainer: string | undefined, procs: ProcessFacts[]): ProcessCandidate[] {
   const stem = path.basename(file).replace(/\.[^.]*$/, '').toLowerCase();
@@ -156,6 +162,12 @@ export function rankProcesses(kind: DebuggerKind, file: string, fileInContainer:
       if (fileInContainer && script === fileInContainer) score = 100;
       else if (script && path.posix.basename(script).replace(/\.[^.]*$/, '').toLowerCase() === stem) score = 50;
       out.push({ process: p, score });
+    } else if (kind === 'go') {
+      if (p.go === false || p.elf === false || isNodeCommand(p.command) || HELPERS.test(exe) || /^\[.*\]$/.test(exe)) continue;
+      const name = path.posix.basename(exe).toLowerCase();
+      const folder = path.basename(path.dirname(file)).toLowerCase();
+      const named = name === folder || name === stem ? 50 : 0;
+      out.push({ process: p, score: (p.go ? 50 : 0) + named + 10 });
     } else {
       if (p.elf === false || isNodeCommand(p.command) || HELPERS.test(exe) || /^\[.*\]$/.test(exe)) continue;
       const name = path.posix.basename(exe).toLowerCase();

@@ -15,6 +15,7 @@ import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { builtImageForWorkbench, gdbImageForWorkbench } from './imageBuildUi';
 import { DapRelay, dapPaths, type DapLauncher } from './dapRelay';
 import { dapLauncher, debuggerForProcess } from './dapLaunchers';
+import { inspectExe } from './delve';
 import { registerEditorAttach } from './editorAttach';
 import { SidecarDebugSession } from './session';
 import { debugAllowed, imageForStart, imageNow, launchImage } from '../trust/consent';
@@ -106,7 +107,7 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
   // localRoot/remoteRoot (node) and sourceFileMap (DAP runtimes) are inferred when the session resolves.
-  const debuggerName = debuggerForProcess(proc);
+  const debuggerName = debuggerForProcess({ command: proc.command, go: await isGoProcess(proc.hostPid) });
   if (debuggerName !== 'gdb') config.debugger = debuggerName as SidecarAttachArguments['debugger'];
   return config;
 }
@@ -195,8 +196,8 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     if (config.debugger === undefined && (config.processId !== undefined && config.processId !== '')) {
       // No debugger named: pick it by what the process runs (gdb when that cannot be told).
       const target = await this.ctx.engine.inspect(String(config.container));
-      const command = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId))?.command : undefined;
-      if (command) config.debugger = debuggerForProcess({ command });
+      const proc = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId)) : undefined;
+      if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(proc.hostPid) });
     }
     if (config.debugger === 'node') return this.resolveNode(config);
     const launcher = dapLauncher(config.debugger);
@@ -236,7 +237,15 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       if (!image) return undefined;
       config.image = image;
     }
-    if (!config.sourceFileMap) {
+    if (!config.sourceFileMap && launcher.inferSourceFileMap) {
+      const proc = procs.find((p) => p.nsPid === config.processId);
+      const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+      const map = await launcher.inferSourceFileMap({ hostPid: proc?.hostPid, command: proc?.command ?? '', folders, editorFiles: editorFiles(), exists: (p) => fs.existsSync(p) });
+      if (map) {
+        this.ctx.log.info(`${launcher.label}: sources of PID ${config.processId} in ${target.name}: ${Object.entries(map).map(([r, l]) => `${r} is ${l}`).join(', ')} (the workspace holds the same files)`);
+        config.sourceFileMap = map;
+      }
+    } else if (!config.sourceFileMap) {
       const command = procs.find((p) => p.nsPid === config.processId)?.command ?? '';
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
       const roots = inferRoots(command, folders, (p) => fs.existsSync(p));
@@ -357,6 +366,22 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       }
     });
   }
+}
+
+/** Whether a host PID runs a Go program; undefined when /proc does not let this window read its executable. */
+async function isGoProcess(hostPid: number | undefined): Promise<boolean | undefined> {
+  return hostPid ? (await inspectExe(hostPid))?.go : undefined;
+}
+
+/** Workspace files the user has breakpoints in, and the active editor's: they pin source mappings down. */
+function editorFiles(): string[] {
+  const files = new Set<string>();
+  for (const bp of vscode.debug.breakpoints) {
+    if (bp instanceof vscode.SourceBreakpoint && bp.location.uri.scheme === 'file') files.add(bp.location.uri.fsPath);
+  }
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active?.scheme === 'file') files.add(active.fsPath);
+  return [...files];
 }
 
 /** The inline adapter for a DAP runtime: a relay to the server its launcher starts, under a progress notification. */

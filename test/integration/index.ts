@@ -8,7 +8,8 @@ import { debugTests } from './debug.itest';
 import { filesTests } from './files.itest';
 import { editorAttachTests } from './editorAttach.itest';
 import { panelsTests } from './panels.itest';
+import { goDebugTests } from './goDebug.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests });
 }

@@ -12,7 +12,7 @@ import { resolveEndpoint } from '../../../src/engine/connection';
 import { LABELS, listSidecars } from '../../../src/engine/sidecars';
 import { PortForwardService } from '../../../src/engine/portForward';
 import { containerProcesses, flattenProcesses } from '../../../src/procfs/processes';
-import { delveAttachArguments, DelvePortInUseError, delveImageSpec, explainAttachError, inspectExe, NotGoError, requireGo, startDelveSidecar, type DelveSidecar } from '../../../src/debug/delve';
+import { delveAttachArguments, goLauncher, DelvePortInUseError, delveImageSpec, explainAttachError, inspectExe, NotGoError, requireGo, startDelveSidecar, type DelveSidecar } from '../../../src/debug/delve';
 import { projectFiles, substitutePaths } from '../../../src/debug/goBinary';
 import { ensureBuiltImage } from '../../../src/engine/imageBuild';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
@@ -99,6 +99,19 @@ describe('Go executables: detection and source paths', () => {
     assert.deepEqual(substitutePaths({ sourceFileMap: { '/build/repo/': '/src/repo/' }, binaryFiles: files, folders: ['/ws'], exists: (p) => ws.has(p) }),
       [{ from: '/src/repo', to: '/build/repo' }], 'a folder inferred for the build prefix the user mapped is not added');
     assert.deepEqual(substitutePaths({ binaryFiles: files, editorFiles: ['/x/other.go'], folders: [] }), []);
+  });
+
+  it('the go launcher refuses a process that is not Go, or no process, before any sidecar starts', async () => {
+    const forwards = new PortForwardService(engine, { image: IMAGES.busybox });
+    const c = await docker.getContainer(cTarget).inspect();
+    const start = (id: string, name: string, pid: number) => goLauncher.start(
+      { containerId: id, containerName: name, processId: pid, image: IMAGES.delve, config: { container: name } },
+      { engine, forwards },
+    );
+    await assert.rejects(start(cTarget, c.Name.slice(1), 1), (e: Error) => e instanceof NotGoError && /PID 1 \(\/app\/target\) in container c-exe-\S+ is not a Go program/.test(e.message));
+    await assert.rejects(start(goTarget, 'go-exe', 4242), /There is no process with PID 4242 in container go-exe-\S+\. Pick a process/);
+    assert.deepEqual([...await listSidecars(engine, { target: cTarget }), ...await listSidecars(engine, { target: goTarget })], []);
+    await forwards.dispose();
   });
 
   it('delve\'s attach refusals become sentences', () => {

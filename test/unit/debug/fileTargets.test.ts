@@ -7,9 +7,9 @@ import { type ContainerFacts, debuggerForLanguage, holds, imageScore, rankContai
 const c = (name: string, image: string, extra: Partial<ContainerFacts> = {}): ContainerFacts => ({ id: `id-${name}`, name, image, labels: {}, mounts: [], ...extra });
 
 describe('the debugger follows the file language', () => {
-  it('gdb for C, C++ and Rust; node for JavaScript and TypeScript; nothing for others', () => {
+  it('gdb for C, C++ and Rust; node for JavaScript and TypeScript; go for Go; nothing for others', () => {
     assert.deepEqual(['c', 'cpp', 'rust', 'javascript', 'typescript', 'python', 'go', 'plaintext'].map(debuggerForLanguage),
-      ['gdb', 'gdb', 'gdb', 'node', 'node', undefined, undefined, undefined]);
+      ['gdb', 'gdb', 'gdb', 'node', 'node', undefined, 'go', undefined]);
   });
 });
 
@@ -95,5 +95,16 @@ describe('processes that run a file', () => {
     assert.deepEqual(rankProcesses('gdb', '/w/fixtures/target.c', '/src/target.c', procs).map((p) => p.process.nsPid), [12]);
     const more = [...procs, { nsPid: 20, command: '/usr/local/bin/helperd', elf: true }, { nsPid: 21, command: '/opt/app', elf: undefined }];
     assert.deepEqual(rankProcesses('gdb', '/w/src/target.cpp', undefined, more).map((p) => p.process.nsPid), [12, 20, 21]);
+  });
+
+  it('go: Go programs first, the one named like the file\'s folder first; unreadable executables after them; never a known non-Go one', () => {
+    const go = [
+      ...procs.map((p) => ({ ...p, go: p.elf === undefined ? undefined : false })),
+      { nsPid: 30, command: '/app/worker', elf: true, go: true },
+      { nsPid: 31, command: '/app/api --port 80', elf: true, go: true },
+      { nsPid: 32, command: '/opt/unknown', elf: undefined, go: undefined },
+    ];
+    assert.deepEqual(rankProcesses('go', '/w/cmd/api/main.go', undefined, go).map((p) => p.process.nsPid), [31, 30, 32]);
+    assert.deepEqual(rankProcesses('go', '/w/cmd/api/main.go', undefined, procs.map((p) => ({ ...p, go: false }))), []);
   });
 });
