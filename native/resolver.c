@@ -637,7 +637,87 @@ static void dispatch(uint32_t n, char **a, uint32_t len) {
     flush();
 }
 
+// The namespace probe (src/procfs/nsProbe.ts): with --pid=host on an engine
+// whose containers are not on our kernel, prints the namespace inodes of the
+// engine host's processes. Per "<container id>:<pid>" argument, either
+// "<id> <type> <inode>" for every type the kernel has, or one "<id> gone"
+// (no such process, or its cgroup does not name the container: a reused PID)
+// or "<id> error <CODE>". "host" lines come from PID 1, or kthreadd (PID 2)
+// when PID 1 refuses, as on the host side (src/procfs/namespaces.ts).
+static const char *const NS_NAMES[] = {"mnt", "pid", "net", "ipc", "uts", "user", "cgroup", "time"};
+
+static const char *errno_code(int e) {
+  switch (e) {
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    default: return "EIO";
+  }
+}
+
+/** Appends the inode lines of `pid` to `buf`; returns 0, or an errno. */
+static int ns_lines(const char *who, long pid, char *buf, size_t cap) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (size_t i = 0; i < sizeof NS_NAMES / sizeof *NS_NAMES; i++) {
+    char path[64], link[128];
+    snprintf(path, sizeof path, "/proc/%ld/ns/%s", pid, NS_NAMES[i]);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n < 0) {
+      // Kernels before 5.6 have no time namespace.
+      if (errno == ENOENT && !strcmp(NS_NAMES[i], "time")) continue;
+      return errno;
+    }
+    link[n] = 0;
+    char *a = strchr(link, '['), *b = strchr(link, ']');
+    if (!a || !b || b < a) return EIO;
+    *b = 0;
+    k += (size_t)snprintf(buf + k, cap - k, "%s %s %s\n", who, NS_NAMES[i], a + 1);
+    if (k >= cap) return EIO;
+  }
+  return 0;
+}
+
+static int read_small(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t k = 0;
+  ssize_t n;
+  while (k < cap - 1 && (n = read(fd, buf + k, cap - 1 - k)) > 0) k += (size_t)n;
+  close(fd);
+  buf[k] = 0;
+  return 0;
+}
+
+static int ns_probe(int argc, char **argv) {
+  static char lines[4096], text[65536];
+  if (ns_lines("host", 1, lines, sizeof lines) == 0 ||
+      (read_small("/proc/2/comm", text, sizeof text) == 0 && !strncmp(text, "kthreadd", 8) && ns_lines("host", 2, lines, sizeof lines) == 0)) {
+    fputs(lines, stdout);
+  }
+  for (int i = 0; i < argc; i++) {
+    char *colon = strrchr(argv[i], ':');
+    if (!colon) continue;
+    *colon = 0;
+    const char *id = argv[i];
+    long pid = atol(colon + 1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/cgroup", pid);
+    if (pid <= 0 || strlen(id) < 12 || read_small(path, text, sizeof text) || !strstr(text, id)) {
+      printf("%s gone\n", id);
+      continue;
+    }
+    int e = ns_lines(id, pid, lines, sizeof lines);
+    if (e == ENOENT || e == ESRCH) printf("%s gone\n", id);
+    else if (e) printf("%s error %s\n", id, errno_code(e));
+    else fputs(lines, stdout);
+  }
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "ns")) return ns_probe(argc - 2, argv + 2);
   if (argc > 1 && !strcmp(argv[1], "sleep")) {
     // The helper container's main process: keeps it up for exec'd servers.
     for (;;) pause();

@@ -25,10 +25,17 @@ export const NS_DESCRIPTIONS: Record<NsType, string> = {
 
 /** /proc cannot tell us the inodes; `reason` says why, for tooltips. */
 export class ProcUnreadableError extends Error {
-  constructor(readonly reason: string) {
+  /** `remote`: the engine's processes are not on this kernel (not a question of rights). */
+  constructor(readonly reason: string, readonly remote = false) {
     super(reason);
   }
 }
+
+/**
+ * Reads inodes where the engine runs (src/procfs/nsProbe.ts): the host's
+ * namespaces there and those of the given containers (absent: ended).
+ */
+export type NsProbe = (targets: { id: string; pid: number }[]) => Promise<{ host: NsInodes; inodes: Map<string, NsInodes> }>;
 
 const NS_LINK = /^([a-z_]+):\[(\d+)\]$/;
 
@@ -111,7 +118,8 @@ export interface NsSharing {
 export type ContainerNamespaces = Record<NsType, NsSharing>;
 
 export interface NamespaceSnapshot {
-  source: 'proc' | 'hostconfig';
+  /** proc: this machine's /proc; probe: a probe container on the engine's host; hostconfig: no inodes. */
+  source: 'proc' | 'probe' | 'hostconfig';
   /** Why the inodes are unknown (source hostconfig). */
   reason?: string;
   host: NsInodes;
@@ -216,7 +224,9 @@ export function sharingFromHostConfig(details: ContainerDetail[], daemon: Daemon
 
 /**
  * The namespaces of all running containers: from /proc when every container's
- * PID can be read here, else from HostConfig with the reason.
+ * PID can be read here; for an engine whose processes are not on this kernel,
+ * from `probe` (a container on that engine) when given; else from HostConfig
+ * with the reason.
  */
 export async function namespaceSnapshot(
   running: ContainerDetail[],
@@ -224,9 +234,11 @@ export async function namespaceSnapshot(
   procRoot = '/proc',
   /** Inodes by `<id>:<pid>` (and `host`), reused across snapshots: a process never changes namespaces under the same PID for our purposes. */
   cache?: Map<string, NsInodes>,
+  probe?: NsProbe,
 ): Promise<NamespaceSnapshot> {
   const withPid = running.filter((d) => d.pid);
   let reason: string | undefined;
+  let remote = false;
   let host: NsInodes = {};
   const inodes = new Map<string, NsInodes>();
   try {
@@ -234,7 +246,7 @@ export async function namespaceSnapshot(
     cache?.set('host', host);
     // Probe one container first, so an unreadable /proc costs one failure, not hundreds.
     if (withPid.length > 0 && !(await pidBelongsTo(withPid[0].pid!, withPid[0].id, procRoot))) {
-      throw new ProcUnreadableError(`Process ${withPid[0].pid} in this machine's /proc is not container ${withPid[0].name} (the engine is remote or runs in a VM), so sharing comes from the containers' HostConfig`);
+      throw new ProcUnreadableError(`Process ${withPid[0].pid} in this machine's /proc is not container ${withPid[0].name} (the engine is remote or runs in a VM), so sharing comes from the containers' HostConfig`, true);
     }
     const live = new Set<string>();
     await Promise.all(withPid.map(async (d) => {
@@ -256,11 +268,48 @@ export async function namespaceSnapshot(
   } catch (e) {
     if (!(e instanceof ProcUnreadableError)) throw e;
     reason = e.reason;
+    remote = e.remote;
   }
   if (reason === undefined) return { source: 'proc', host, containers: sharingFromInodes(inodes, host) };
+  if (remote && probe) {
+    try {
+      return await probeSnapshot(withPid, probe, cache);
+    } catch (e) {
+      reason = `${reason.replace(/, so sharing comes from.*$/, '')}, and ${(e as Error).message}, so sharing comes from the containers' HostConfig`;
+    }
+  }
   // Only this path needs the daemon's defaults, so only this path asks for them.
   const facts = typeof daemon === 'function' ? await daemon() : daemon;
   return { source: 'hostconfig', reason, host: {}, containers: sharingFromHostConfig(withPid, facts) };
+}
+
+/** Inodes through the engine's probe, asked only for containers the cache does not know. */
+async function probeSnapshot(withPid: ContainerDetail[], probe: NsProbe, cache?: Map<string, NsInodes>): Promise<NamespaceSnapshot> {
+  const key = (d: ContainerDetail) => `${d.id}:${d.pid}`;
+  // The engine host's namespaces, kept apart from this machine's ('host').
+  let host = cache?.get('probe-host');
+  const need = withPid.filter((d) => !cache?.has(key(d)));
+  const found = new Map<string, NsInodes>();
+  if (need.length > 0 || !host) {
+    const r = await probe(need.map((d) => ({ id: d.id, pid: d.pid! })));
+    host = r.host;
+    cache?.set('probe-host', host);
+    for (const d of need) {
+      const ns = r.inodes.get(d.id);
+      if (!ns) continue; // ended between inspect and the probe
+      found.set(d.id, ns);
+      cache?.set(key(d), ns);
+    }
+  }
+  const inodes = new Map<string, NsInodes>();
+  const live = new Set(['host', 'probe-host']);
+  for (const d of withPid) {
+    const ns = found.get(d.id) ?? cache?.get(key(d));
+    if (ns) inodes.set(d.id, ns);
+    live.add(key(d));
+  }
+  for (const k of cache?.keys() ?? []) if (!live.has(k)) cache!.delete(k);
+  return { source: 'probe', host, containers: sharingFromInodes(inodes, host) };
 }
 
 /** Daemon defaults from the Engine's /info answer. */

@@ -7,9 +7,14 @@ import type { Engine } from '../engine/engine';
 import { NoSuchContainerError } from '../engine/engine';
 import type { ContainerDetail, ContainerModel } from '../engine/containers';
 import { EngineEvents, type ContainerEvent, type StreamState } from '../engine/events';
-import { daemonFactsFromInfo, type DaemonFacts, type NamespaceSnapshot, namespaceSnapshot, type NsInodes, NS_TYPES } from '../procfs/namespaces';
+import { daemonFactsFromInfo, type DaemonFacts, type NamespaceSnapshot, namespaceSnapshot, type NsInodes, type NsProbe, NS_TYPES } from '../procfs/namespaces';
+import { probeNamespaces } from '../procfs/nsProbe';
 
 export const TARGET_LABEL = 'io.container-sidecar.target';
+const ROLE_LABEL = 'io.container-sidecar.role';
+
+/** The namespace probe's own short-lived container is not shown, and its events change nothing (they would start another probe). */
+const isProbe = (labels: Record<string, string> | undefined) => labels?.[ROLE_LABEL] === 'probe';
 
 export interface ContainerEntry {
   model: ContainerModel;
@@ -51,6 +56,8 @@ export interface ModelOptions {
   /** Debounce for engine events; short, so a start shows within a frame or two. */
   debounceMs?: number;
   procRoot?: string;
+  /** For an engine whose processes are not on this kernel: read inodes with a probe container there (default true). */
+  probe?: boolean;
 }
 
 /**
@@ -90,7 +97,7 @@ export class ExplorerModel extends EventEmitter {
       return; // a malformed setting: refresh() reports it
     }
     this.events = new EngineEvents(engine).start();
-    this.events.on('event', (e: ContainerEvent) => this.onEvent(e));
+    this.events.on('event', (e: ContainerEvent) => isProbe(e.attributes) || this.onEvent(e));
     this.events.on('reconnected', () => void this.refresh());
     this.events.on('state', (s: StreamState) => {
       this.emit('stream', s);
@@ -137,7 +144,7 @@ export class ExplorerModel extends EventEmitter {
   private async doRefresh(): Promise<void> {
     try {
       const engine = this.engine;
-      const list = await engine.listContainers();
+      const list = (await engine.listContainers()).filter((m) => !isProbe(m.labels));
       const previous = this.containers;
       const fresh = new Map<string, ContainerEntry>();
       for (const m of list) fresh.set(m.id, { model: m, detail: previous.get(m.id)?.detail });
@@ -153,7 +160,7 @@ export class ExplorerModel extends EventEmitter {
       });
       this.containers.clear();
       for (const [k, v] of fresh) this.containers.set(k, v);
-      this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache);
+      this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache, this.probe);
       this.loaded = true;
       this.setStatus({ ok: true });
       this.listen();
@@ -179,7 +186,7 @@ export class ExplorerModel extends EventEmitter {
     if (!this.status.ok) return void (await this.refresh());
     let list: ContainerModel[];
     try {
-      list = await this.engine.listContainers();
+      list = (await this.engine.listContainers()).filter((m) => !isProbe(m.labels));
     } catch {
       return void (await this.refresh());
     }
@@ -212,6 +219,10 @@ export class ExplorerModel extends EventEmitter {
     // dockerode's info takes an abortSignal; its types do not say so.
     this.daemon ??= daemonFactsFromInfo(await this.engine.ask((d, abortSignal) => (d.info as (o: object) => Promise<Parameters<typeof daemonFactsFromInfo>[0]>)({ abortSignal })));
     return this.daemon;
+  }
+
+  private get probe(): NsProbe | undefined {
+    return this.opts.probe === false ? undefined : (targets) => probeNamespaces(this.engine, targets);
   }
 
   runningDetails(): ContainerDetail[] {
@@ -274,7 +285,7 @@ export class ExplorerModel extends EventEmitter {
       const nsChange: ModelChange = { updated: [], added: [], removed: [], namespaces: [], sidecarsOf: [] };
       const old = this.snapshot;
       try {
-        this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache);
+        this.snapshot = await namespaceSnapshot(this.runningDetails(), () => this.daemonFacts(), this.opts.procRoot, this.inodeCache, this.probe);
       } catch (err) {
         this.emit('error', err);
       }

@@ -1,0 +1,169 @@
+// What a remote engine can do, against a real one: a dockerd in its own pid
+// and mount namespaces reached over tcp with TLS (scripts/lib/remote.mjs), so
+// the PIDs it reports mean nothing in our /proc. Namespaces come from the probe
+// container (checked against the ground truth, which root can still find here
+// by scanning /proc/*/cgroup, as a real remote host would not allow), files
+// through the helper backend, a debugger sidecar and a port forward.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseEndpoint } from '../../src/engine/connection';
+import { Engine } from '../../src/engine/engine';
+import { PortForwardService } from '../../src/engine/portForward';
+import { launchSidecar, LABELS, removeSidecar } from '../../src/engine/sidecars';
+import { ContainerAccess } from '../../src/procfs/containerFiles';
+import { namespaceSnapshot, NS_TYPES, type NsInodes, readNamespaces } from '../../src/procfs/namespaces';
+import { probeCreateOptions, probeNamespaces, ProbeError } from '../../src/procfs/nsProbe';
+import { ExplorerModel } from '../../src/views/model';
+import { eventually } from '../helpers/hostRunner';
+import { execIn, IMAGES, runContainer, uniqueName } from '../helpers/docker';
+import { projectRoot } from '../helpers/paths';
+
+interface Remote { tcp: string; socket: string; certs: { ca: string; cert: string; key: string }; dispose(): Promise<void> }
+interface RemoteLib { startRemoteEngine(): Promise<Remote>; copyImages(images: string[], socket: string): void }
+
+/** The real host PID of a container's first process, found by its cgroup (what the remote engine's PID is not). */
+function realPid(containerId: string): number | undefined {
+  let best: number | undefined;
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (fs.readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(containerId) && (best === undefined || Number(p) < best)) best = Number(p);
+    } catch {
+      // gone
+    }
+  }
+  return best;
+}
+
+describe('a remote engine (TLS, own pid namespace)', () => {
+  let remote: Remote;
+  let engine: Engine;
+  let a = '';
+  let b = '';
+  let web = '';
+
+  before(async () => {
+    const lib = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/remote.mjs')).href)) as RemoteLib;
+    remote = await lib.startRemoteEngine();
+    lib.copyImages([IMAGES.busybox], remote.socket);
+    engine = new Engine(parseEndpoint(remote.tcp, 'test', { tls: remote.certs }));
+    a = (await runContainer(engine.docker, { name: uniqueName('rem-a') })).id;
+    // b joins a's network namespace: the probe's inodes must show the sharing.
+    b = (await runContainer(engine.docker, { name: uniqueName('rem-b'), hostConfig: { NetworkMode: `container:${a}` } })).id;
+    web = (await runContainer(engine.docker, {
+      name: uniqueName('rem-web'),
+      cmd: ['sh', '-c', 'mkdir -p /www/list && for i in 1 2 3; do echo "file $i" > /www/list/f$i; done; echo remote-page > /www/index.html; exec httpd -f -p 127.0.0.1:8080 -h /www'],
+    })).id;
+  });
+
+  after(async () => {
+    engine?.dispose();
+    // Its containers go with it.
+    await remote?.dispose();
+  });
+
+  it('the probe reads the real inodes of remote containers (checked against the ground truth)', async () => {
+    const targets = await Promise.all([a, b].map(async (id) => ({ id, pid: (await engine.inspect(id)).pid! })));
+    const r = await probeNamespaces(engine, targets);
+    for (const t of targets) {
+      const truthPid = realPid(t.id);
+      assert.ok(truthPid, `found ${t.id} in /proc by cgroup`);
+      assert.notEqual(truthPid, t.pid, 'the engine reports a PID of its own namespace');
+      const truth = await readNamespaces(truthPid!);
+      const got = r.inodes.get(t.id);
+      assert.ok(got, `inodes for ${t.id}`);
+      for (const type of NS_TYPES) assert.equal(got[type], truth[type], `${type} of ${t.id}`);
+    }
+    assert.equal(r.inodes.get(a)!.net, r.inodes.get(b)!.net);
+    assert.notEqual(r.inodes.get(a)!.mnt, r.inodes.get(b)!.mnt);
+    // The engine host's namespaces: its PID 1 is that dockerd; it shares our network namespace, not our pid namespace.
+    const ours = await readNamespaces(process.pid);
+    assert.equal(r.host.net, ours.net);
+    assert.notEqual(r.host.pid, ours.pid);
+    // The probe removed itself.
+    const left = await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.role}=probe`] } });
+    assert.deepEqual(left, []);
+  });
+
+  it('the probe has only the rights it needs', () => {
+    const o = probeCreateOptions('img', [{ id: 'x'.repeat(64), pid: 5 }], 'me');
+    assert.deepEqual(o.HostConfig, { PidMode: 'host', NetworkMode: 'none', ReadonlyRootfs: true, CapDrop: ['ALL'], CapAdd: ['SYS_PTRACE'], SecurityOpt: ['no-new-privileges'] });
+    assert.deepEqual(o.Cmd, ['ns', `${'x'.repeat(64)}:5`]);
+    assert.equal(o.Labels![LABELS.role], 'probe');
+  });
+
+  it('the namespace snapshot uses the probe for a remote engine, and HostConfig only when the probe cannot run', async () => {
+    const details = await Promise.all([a, b, web].map((id) => engine.inspect(id)));
+    const cache = new Map<string, NsInodes>();
+    let calls = 0;
+    const probe = (t: { id: string; pid: number }[]) => (calls++, probeNamespaces(engine, t));
+    const s = await namespaceSnapshot(details, { cgroupVersion: '1', usernsRemap: false }, '/proc', cache, probe);
+    assert.equal(s.source, 'probe');
+    assert.ok(s.containers.get(a)!.net.inode);
+    assert.deepEqual(s.containers.get(a)!.net.with, [b]);
+    assert.equal(s.containers.get(a)!.pid.host, false);
+    // Known containers are not probed again.
+    await namespaceSnapshot(details, { cgroupVersion: '1', usernsRemap: false }, '/proc', cache, probe);
+    assert.equal(calls, 1);
+    // A probe that cannot run (here: an engine that is not there) falls back to HostConfig and says why.
+    const dead = new Engine(parseEndpoint('unix:///nonexistent/docker.sock', 'test'));
+    const f = await namespaceSnapshot(details, { cgroupVersion: '1', usernsRemap: false }, '/proc', undefined, (t) => probeNamespaces(dead, t));
+    assert.equal(f.source, 'hostconfig');
+    assert.match(f.reason ?? '', /engine is remote or runs in a VM\), and the namespace probe's image could not be imported/);
+    assert.deepEqual(f.containers.get(a)!.net.with, [b]);
+    await assert.rejects(probeNamespaces(dead, []), ProbeError);
+  });
+
+  it('the explorer model shows probe inodes and never lists the probe container', async () => {
+    const model = new ExplorerModel(() => engine, () => remote.tcp);
+    try {
+      await model.refresh();
+      assert.ok(model.status.ok);
+      assert.equal(model.snapshot.source, 'probe');
+      assert.ok(model.containers.has(a) && model.containers.has(web));
+      assert.ok(![...model.containers.values()].some((e) => e.model.labels[LABELS.role] === 'probe'));
+      // A container that starts later gets its inodes from a probe too.
+      const c = (await runContainer(engine.docker, { name: uniqueName('rem-late') })).id;
+      await eventually(() => model.snapshot.containers.get(c)?.mnt.inode, 'the late container\'s inodes', 30_000);
+      assert.ok(![...model.containers.values()].some((e) => e.model.labels[LABELS.role] === 'probe'));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('files go through the helper backend', async () => {
+    const access = new ContainerAccess(() => engine, { backend: () => 'auto' });
+    try {
+      const f = await access.get(web);
+      assert.equal(f.backend, 'helper');
+      await eventually(async () => (await f.fs.readdir('/www/list')).length === 3, 'the files');
+      assert.deepEqual((await f.fs.readdir('/www/list')).map((e) => e[0]).sort(), ['f1', 'f2', 'f3']);
+      assert.equal(Buffer.from(await f.fs.readFile('/www/list/f2')).toString(), 'file 2\n');
+    } finally {
+      await access.dispose();
+    }
+  });
+
+  it('a debugger sidecar joins a remote container, and a port forward reaches its loopback', async () => {
+    const s = await launchSidecar(engine, { target: web, role: 'debugger', image: IMAGES.busybox, cmd: ['sleep', '3600'], capAdd: ['SYS_PTRACE'] });
+    try {
+      const ps = await execIn(engine.docker, s.id, ['ps', '-o', 'pid,args']);
+      assert.match(ps.stdout, /httpd -f -p 127\.0\.0\.1:8080/);
+    } finally {
+      await removeSidecar(engine, s.id);
+    }
+    const forwards = new PortForwardService(engine, { image: IMAGES.busybox });
+    try {
+      const f = await forwards.forward({ target: web, remotePort: 8080, localPort: 0 });
+      const body = await eventually(async () => {
+        const r = await fetch(`http://127.0.0.1:${f.localPort}/index.html`);
+        return r.ok ? r.text() : undefined;
+      }, 'the page through the forward');
+      assert.equal(body, 'remote-page\n');
+    } finally {
+      await forwards.dispose();
+    }
+  });
+});
