@@ -233,6 +233,23 @@ export async function inferGoSourceFileMap(o: { hostPid?: number; folders: strin
 }
 
 /**
+ * A port the user named is used or refused with a sentence; the default moves
+ * on to the next ports when taken (the target's own service, or a delve of an
+ * earlier session that is still exiting).
+ */
+async function startOnFreePort(engine: Engine, o: DelveSidecarOptions): Promise<DelveSidecar> {
+  if (o.port !== undefined) return startDelveSidecar(engine, o);
+  for (let port = DEFAULT_DELVE_PORT; ; port++) {
+    try {
+      return await startDelveSidecar(engine, { ...o, port });
+    } catch (err) {
+      if (!(err instanceof DelvePortInUseError) || port >= DEFAULT_DELVE_PORT + 9) throw err;
+      o.onProgress?.(`port ${port} is taken in the container; trying ${port + 1}`);
+    }
+  }
+}
+
+/**
  * debugger "go": `dlv dap` in a sidecar next to the process, its port
  * forwarded to the host's loopback for the relay. A process this window can
  * read through /proc is checked to be Go first; otherwise delve's own refusal
@@ -253,7 +270,7 @@ export const goLauncher: DapLauncher = {
     const proc = procs.find((p) => p.nsPid === pid);
     if (procs.length && !proc) throw new DelveError(`There is no process with PID ${pid} in container ${detail.name}. Pick a process from the container's process list, or use "processName".`);
     if (proc) requireGo(await inspectExe(proc.hostPid), { ...where, command: proc.command });
-    const sidecar = await startDelveSidecar(deps.engine, { target: detail.id, image: target.image, port: target.config.port, onProgress: deps.onProgress, signal: deps.signal });
+    const sidecar = await startOnFreePort(deps.engine, { target: detail.id, image: target.image, port: target.config.port, onProgress: deps.onProgress, signal: deps.signal });
     try {
       deps.onProgress?.(`forwarding delve's port ${sidecar.port}`);
       const fwd = await deps.forwards.forward({ target: detail.id, remotePort: sidecar.port, localPort: 0, onProgress: deps.onProgress, signal: deps.signal });

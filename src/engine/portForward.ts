@@ -145,6 +145,9 @@ export class PortForwardService {
 
   /** One connection: `nc` in the tunnel, its stdin/stdout carried over a hijacked exec stream. */
   private pipe(f: Forward, socket: net.Socket): void {
+    // Interactive protocols (DAP, CDP) answer with a response and then an event in separate writes:
+    // Nagle would hold the event until the client's delayed ACK, about 40 ms per step.
+    socket.setNoDelay(true);
     f.sockets.add(socket);
     f.connections++;
     socket.pause();

@@ -25,6 +25,8 @@ export class DapSocket extends EventEmitter {
   static connect(port: number, host = '127.0.0.1'): Promise<DapSocket> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, host, () => resolve(new DapSocket(s)));
+      // As a debugger client should: small requests go out at once, not after the peer's delayed ACK.
+      s.setNoDelay(true);
       s.once('error', reject);
     });
   }

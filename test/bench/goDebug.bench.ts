@@ -1,0 +1,186 @@
+// debug.go.attach-to-stop: from the first request to the first breakpoint stop
+// in the Go target, through our relay and go launcher (the Go check, the
+// delve sidecar, the forward, path mapping), against a plain DAP client that
+// starts the same delve sidecar and forward and talks to `dlv dap` directly.
+// debug.go.step: median of 50 `next` inside tick(), through the relay against
+// the same plain client on delve's server (the relay's overhead per step).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { Engine } from '../../src/engine/engine';
+import { resolveEndpoint } from '../../src/engine/connection';
+import { PortForwardService } from '../../src/engine/portForward';
+import { ensureBuiltImage } from '../../src/engine/imageBuild';
+import { DapRelay, dapPaths } from '../../src/debug/dapRelay';
+import { delveAttachArguments, delveImageSpec, goLauncher, inferGoSourceFileMap, startDelveSidecar } from '../../src/debug/delve';
+import { DapSocket } from '../helpers/dapSocket';
+import { projectRoot } from '../helpers/paths';
+import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+import { median, type Report, timeMs } from './util';
+
+export const ids = ['debug.go.attach-to-stop', 'debug.go.step'];
+const MAIN = path.join(projectRoot, 'test/fixtures/go-target/main.go');
+/** `s.Origin.X++` in tick(). */
+const TICK_LINE = 39;
+
+/** The same calls as DapSocket, on an in-process relay (as VS Code drives the inline adapter). */
+class RelayClient {
+  private seq = 1;
+  private readonly waiting = new Map<number, (r: DebugProtocol.Response) => void>();
+  private readonly listeners: ((e: DebugProtocol.Event) => void)[] = [];
+
+  constructor(readonly relay: DapRelay) {
+    relay.onDidSendMessage((m) => {
+      if (m.type === 'response') {
+        const r = m as DebugProtocol.Response;
+        this.waiting.get(r.request_seq)?.(r);
+        this.waiting.delete(r.request_seq);
+      } else if (m.type === 'event') {
+        for (const l of [...this.listeners]) l(m as DebugProtocol.Event);
+      }
+    });
+  }
+
+  async request<R extends DebugProtocol.Response = DebugProtocol.Response>(command: string, args?: unknown): Promise<R> {
+    const seq = this.seq++;
+    const answer = new Promise<DebugProtocol.Response>((resolve) => this.waiting.set(seq, resolve));
+    this.relay.handleMessage({ seq, type: 'request', command, arguments: args } as DebugProtocol.Request);
+    const r = await answer;
+    if (!r.success) throw new Error((r as DebugProtocol.ErrorResponse).body?.error?.format ?? r.message);
+    return r as R;
+  }
+
+  waitFor<E extends DebugProtocol.Event>(event: string, pred: (e: E) => boolean = () => true): Promise<E> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${event}" within 30 s`)), 30_000);
+      const on = (e: DebugProtocol.Event) => {
+        if (e.event !== event || !pred(e as E)) return;
+        clearTimeout(timer);
+        this.listeners.splice(this.listeners.indexOf(on), 1);
+        resolve(e as E);
+      };
+      this.listeners.push(on);
+    });
+  }
+}
+
+type Client = Pick<DapSocket, 'request' | 'waitFor'>;
+
+/** initialize, attach, a breakpoint at tick, configurationDone, until stopped. Returns the stopped thread. */
+async function attachAndStop(c: Client, attachArgs: Record<string, unknown>, bpPath: string): Promise<number> {
+  await c.request('initialize', { adapterID: 'sidecar', clientID: 'bench', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  const initialized = c.waitFor('initialized');
+  await c.request('attach', attachArgs);
+  await initialized;
+  await c.request('setBreakpoints', { source: { path: bpPath }, breakpoints: [{ line: TICK_LINE }] });
+  const stopped = c.waitFor<DebugProtocol.StoppedEvent>('stopped', (e) => e.body.reason === 'breakpoint');
+  await c.request('configurationDone');
+  return (await stopped).body.threadId!;
+}
+
+/** `next` inside tick(); when a step leaves it, the breakpoint brings it back (not timed). */
+async function steps(c: Client, threadId: number, n: number): Promise<number[]> {
+  const times: number[] = [];
+  while (times.length < n) {
+    const top = (await c.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId, levels: 1 })).body.stackFrames[0];
+    if (top?.name !== 'main.tick') {
+      const back = c.waitFor<DebugProtocol.StoppedEvent>('stopped');
+      await c.request('continue', { threadId });
+      threadId = (await back).body.threadId!;
+      continue;
+    }
+    times.push(await timeMs(async () => {
+      const s = c.waitFor('stopped');
+      await c.request('next', { threadId });
+      await s;
+    }));
+  }
+  return times;
+}
+
+export async function run(report: Report): Promise<void> {
+  const docker = testDocker();
+  const engine = new Engine(resolveEndpoint(undefined));
+  const forwards = new PortForwardService(engine, { image: IMAGES.busybox });
+  const name = uniqueName('bench-go');
+  const target = (await runContainer(docker, { name, image: IMAGES.go, cmd: [] })).id;
+  const image = await ensureBuiltImage(engine, delveImageSpec({ buildArgs: { BASE: IMAGES.delve } }));
+  const hostPid = (await docker.getContainer(target).inspect()).State.Pid;
+  const map = await inferGoSourceFileMap({ hostPid, folders: [], editorFiles: [MAIN], exists: fs.existsSync });
+  if (!map) throw new Error('no source mapping for the Go target');
+  const [buildDir, localDir] = Object.entries(map)[0]!;
+  const buildPath = MAIN.replace(localDir, buildDir);
+
+  /** One session through the relay; `fn` runs once it has stopped. */
+  const ours = async (fn?: (c: Client, threadId: number) => Promise<void>): Promise<number> => {
+    const relay = new DapRelay({
+      start: () => goLauncher.start({ containerId: target, containerName: name, processId: 1, image, config: { container: name } }, { engine, forwards }),
+      paths: dapPaths(map, target, fs.existsSync),
+    });
+    const c = new RelayClient(relay);
+    try {
+      let threadId = 0;
+      const ms = await timeMs(async () => {
+        threadId = await attachAndStop(c, { container: name, processId: 1 }, MAIN);
+      });
+      await fn?.(c, threadId);
+      await c.request('setBreakpoints', { source: { path: MAIN }, breakpoints: [] });
+      await c.request('disconnect', { terminateDebuggee: false });
+      return ms;
+    } finally {
+      relay.dispose();
+    }
+  };
+
+  /** The same session with a plain client on delve's own server: the same sidecar and forward, no relay. */
+  const theirs = async (fn?: (c: Client, threadId: number) => Promise<void>): Promise<number> => {
+    let dispose = async () => undefined as void;
+    let c: DapSocket | undefined;
+    try {
+      let threadId = 0;
+      const ms = await timeMs(async () => {
+        const s = await startDelveSidecar(engine, { target, image });
+        const f = await forwards.forward({ target, remotePort: s.port, localPort: 0 });
+        dispose = async () => {
+          await forwards.stop(f.id);
+          await s.dispose();
+        };
+        c = await DapSocket.connect(f.localPort);
+        threadId = await attachAndStop(c, delveAttachArguments({ pid: 1, substitutePath: [] }), buildPath);
+      });
+      await fn?.(c!, threadId);
+      await c!.request('setBreakpoints', { source: { path: buildPath }, breakpoints: [] });
+      await c!.request('disconnect', { terminateDebuggee: false });
+      return ms;
+    } finally {
+      c?.close();
+      await dispose();
+    }
+  };
+
+  try {
+    // Warm both paths once, then alternate.
+    await ours();
+    await theirs();
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      a.push(await ours());
+      b.push(await theirs());
+    }
+    report({ id: 'debug.go.attach-to-stop', value: median(a), unit: 'ms', baseline: 'plain DAP client to dlv dap in the same sidecar and forward', baselineValue: median(b), target: '<= 1.3x' });
+
+    // 50 steps each, in sessions of 10 that alternate, so both sides see the same machine.
+    const relaySteps: number[] = [];
+    const rawSteps: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await ours(async (c, t) => { relaySteps.push(...await steps(c, t, 10)); });
+      await theirs(async (c, t) => { rawSteps.push(...await steps(c, t, 10)); });
+    }
+    report({ id: 'debug.go.step', value: median(relaySteps), unit: 'ms', baseline: 'raw next to dlv dap (no relay)', baselineValue: median(rawSteps), target: '<= 1.5x' });
+  } finally {
+    await forwards.dispose();
+    const left = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${target}`] } });
+    await removeQuietly(docker, [target, ...left.map((c) => c.Id)]);
+  }
+}
