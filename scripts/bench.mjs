@@ -10,6 +10,8 @@ import { ensureNodeModules, root } from './lib/deps.mjs';
 
 const argv = process.argv.slice(2);
 const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1]] : []));
+// Benches whose parts are slow may skip the figures not asked for.
+if (only.length) process.env.SIDECAR_BENCH_ONLY = only.join(',');
 
 await ensureNodeModules();
 const { runLoud } = await import('./lib/sh.mjs');

@@ -41,11 +41,14 @@ await esbuild.build({
 // extension imports as a one-file image, so it runs on any engine.
 execFileSync('gcc', ['-static', '-O2', '-s', '-Wall', '-o', path.join(root, 'dist/resolver'), path.join(root, 'native/resolver.c')], { stdio: 'inherit' });
 // The webview pages: one bundle per panel (the map alone carries cytoscape) and one style sheet.
+// Always minified: every load of a page fetches its bundle through the webview's service worker
+// and parses it again (cytoscape is a megabyte unminified), so tests and benchmarks should see what ships.
 await esbuild.build({
   ...common,
   platform: 'browser',
   format: 'iife',
   target: 'es2022',
+  minify: true,
   entryPoints: { map: path.join(root, 'webviews/map.ts'), details: path.join(root, 'webviews/details.ts'), panels: path.join(root, 'webviews/panels.css') },
   outdir: path.join(root, 'dist/webviews'),
 });

@@ -3,7 +3,7 @@
 // view state (toggles); the data comes whole from the host on every change.
 import cytoscape from 'cytoscape';
 import { h, vscode } from './common';
-import { isMapViewState, NS_TYPES, parseHostToMap, type MapAction, type MapGraph, type MapMember, type MapNamespace, type MapViewState, type NsType } from './protocol';
+import { isMapViewState, NS_TYPES, parseHostToMap, type MapAction, type MapGraph, type MapMember, type MapNamespace, type MapToHost, type MapViewState, type NsType } from './protocol';
 
 const DEFAULTS: MapViewState = { types: ['pid', 'net', 'ipc'], showPrivate: false, showStopped: true, table: false };
 const saved = vscode.getState();
@@ -43,7 +43,8 @@ function theme() {
 function styles(): cytoscape.StylesheetJson {
   const t = theme();
   return [
-    { selector: 'node', style: { label: 'data(label)', color: t.fg, 'font-family': t.font, 'font-size': 11, 'text-valign': 'bottom', 'text-margin-y': 4, 'background-color': t.node, 'border-width': 1, 'border-color': t.border } },
+    // Labels too small to read at the current zoom are not drawn (zoom in to read them): a map of hundreds draws fast.
+    { selector: 'node', style: { label: 'data(label)', color: t.fg, 'font-family': t.font, 'font-size': 11, 'min-zoomed-font-size': 6, 'text-valign': 'bottom', 'text-margin-y': 4, 'background-color': t.node, 'border-width': 1, 'border-color': t.border } },
     { selector: 'node.member', style: { shape: 'round-rectangle', width: 36, height: 24 } },
     { selector: 'node.host', style: { shape: 'diamond', width: 40, height: 40, 'border-width': 2, 'font-weight': 'bold' } },
     { selector: 'node.sidecar', style: { 'border-style': 'dashed', 'border-width': 2 } },
@@ -56,6 +57,9 @@ function styles(): cytoscape.StylesheetJson {
 }
 
 const cy = cytoscape({ container: graphBox, style: styles(), wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 3 });
+/** The loners' grid: column and row spacing, room for a name under each node. */
+const COL = 110;
+const ROW = 60;
 /** Members set in the grid below the graph because they share nothing shown. */
 const loners = new Set<string>();
 // A handle for people inspecting the page with the webview developer tools (and for the e2e tests).
@@ -103,9 +107,11 @@ function render(): void {
   const fresh = [...want.values()].filter((w) => cy.getElementById(w.data.id!).empty());
   const firstLayout = cy.nodes().empty();
   const added = cy.add(fresh);
+  const drawn = seq;
   const done = () => {
     updateStatus(v);
-    vscode.postMessage({ type: 'rendered', seq, members: v.members.length, namespaces: v.namespaces.length });
+    // cytoscape paints in its own animation frame, requested before ours: after this frame the graph is on screen.
+    requestAnimationFrame(() => setTimeout(() => vscode.postMessage({ type: 'rendered', seq: drawn, members: v.members.length, namespaces: v.namespaces.length, at: Date.now() } satisfies MapToHost)));
   };
   // Members placed in the loners' grid that now share something move to the graph too.
   const rejoined = cy.nodes('.member').filter((n) => loners.has(n.id()) && n.degree(false) > 0);
@@ -118,7 +124,7 @@ function render(): void {
   const bb = cy.nodes().filter((n) => loners.has(n.id()) || n.degree(false) > 0).not(movers).boundingBox({});
   alone.forEach((n, i) => {
     loners.add(n.id());
-    (n as cytoscape.NodeSingular).position({ x: bb.x1 + (i % 10) * 110, y: bb.y2 + 60 + Math.floor(i / 10) * 60 });
+    (n as cytoscape.NodeSingular).position({ x: bb.x1 + (i % 10) * COL, y: bb.y2 + 60 + Math.floor(i / 10) * ROW });
   });
   const joined = movers.not(alone);
   joined.forEach((n) => {
@@ -153,18 +159,38 @@ function firstPlacement(done: () => void): void {
   });
   const joined = cy.elements().not(alone);
   const placeLoners = () => {
-    const bb = joined.nonempty() ? joined.boundingBox({}) : { x1: 0, y2: -60, w: 900 };
-    const cols = Math.max(6, Math.round(Math.max(bb.w, 600) / 110));
-    alone.forEach((n, i) => {
-      n.position({ x: bb.x1 + (i % cols) * 110, y: bb.y2 + 70 + Math.floor(i / cols) * 60 });
+    const bb = joined.nonempty() ? joined.boundingBox({}) : { x1: 0, x2: 0, y1: 0, y2: -70, w: 0 };
+    // As many columns as make the grid about as wide as the box is, relative to its height.
+    const box = { w: cy.width(), h: cy.height() };
+    const aspect = box.w > 0 && box.h > 0 ? box.w / box.h : 1.6;
+    const cols = Math.max(6, Math.round(Math.max(bb.w / COL, Math.sqrt((alone.length * aspect * ROW) / COL))));
+    const top = bb.y2 + 70;
+    cy.batch(() => {
+      alone.forEach((n, i) => {
+        n.position({ x: bb.x1 + (i % cols) * COL, y: top + Math.floor(i / cols) * ROW });
+      });
     });
-    cy.fit(undefined, 20);
+    // Fit to extents known from the grid: cy.fit() would measure every label first.
+    const rows = Math.ceil(alone.length / cols);
+    fitTo({
+      x1: bb.x1 - COL / 2, x2: Math.max(bb.x2, bb.x1 + (Math.min(cols, alone.length) - 0.5) * COL),
+      y1: joined.nonempty() ? bb.y1 : top - ROW / 2, y2: alone.length ? top + (rows - 0.5) * ROW : bb.y2,
+    });
     done();
   };
   if (joined.empty()) return placeLoners();
-  const layout = joined.layout({ name: 'cose', animate: false, randomize: true, fit: false, nodeDimensionsIncludeLabels: true } as cytoscape.LayoutOptions);
+  const layout = joined.layout({ name: 'cose', animate: false, randomize: true, fit: false, nodeDimensionsIncludeLabels: true, numIter: 300 } as cytoscape.LayoutOptions);
   layout.one('layoutstop', placeLoners);
   layout.run();
+}
+
+/** Zoom and pan so that the model box fits the view with a margin (what cy.fit does, without measuring). */
+function fitTo(b: { x1: number; x2: number; y1: number; y2: number }, pad = 20): void {
+  const w = cy.width();
+  const h = cy.height();
+  if (w <= 0 || h <= 0) return; // the table view is shown: the graph is fitted when asked
+  const zoom = Math.min(cy.maxZoom(), Math.max(cy.minZoom(), Math.min((w - 2 * pad) / Math.max(1, b.x2 - b.x1), (h - 2 * pad) / Math.max(1, b.y2 - b.y1))));
+  cy.viewport({ zoom, pan: { x: (w - zoom * (b.x1 + b.x2)) / 2, y: (h - zoom * (b.y1 + b.y2)) / 2 } });
 }
 
 function updateStatus(v: { members: MapMember[]; namespaces: MapNamespace[] }): void {
@@ -296,8 +322,8 @@ document.addEventListener('click', (e) => {
 // Theme switches change the CSS variables; cytoscape needs resolved colours.
 new MutationObserver(() => cy.style(styles())).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
-window.addEventListener('message', (ev: MessageEvent) => {
-  const m = parseHostToMap(ev.data);
+function onHostMessage(data: unknown): void {
+  const m = parseHostToMap(data);
   if (!m) return;
   if (m.type === 'state') {
     if (!isMapViewState(saved)) state = m.state;
@@ -307,7 +333,23 @@ window.addEventListener('message', (ev: MessageEvent) => {
   graph = m.graph;
   seq = m.seq;
   render();
-});
+}
+
+window.addEventListener('message', (ev: MessageEvent) => onHostMessage(ev.data));
+
+/** The messages the host put into the page (pageHtml's `inline`), untrusted like any other. */
+function inlineMessages(): unknown[] {
+  try {
+    const x: unknown = JSON.parse(document.getElementById('inline')?.textContent || '[]');
+    return Array.isArray(x) ? x : [];
+  } catch {
+    return [];
+  }
+}
 
 renderToolbar();
-vscode.postMessage({ type: 'ready' });
+const inline = inlineMessages();
+const have = inline.map(parseHostToMap).find((m) => m?.type === 'graph');
+// Say ready before drawing, so the host's answer travels while the page draws.
+vscode.postMessage({ type: 'ready', ...(have?.type === 'graph' ? { have: have.seq } : {}) } satisfies MapToHost);
+for (const m of inline) onHostMessage(m);

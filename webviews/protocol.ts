@@ -53,12 +53,13 @@ export type HostToMap = { type: 'graph'; graph: MapGraph; seq: number } | { type
 export type MapAction = 'reveal' | 'attach' | 'files' | 'shell' | 'details';
 
 export type MapToHost =
-  | { type: 'ready' }
+  /** `have`: the sequence number of the graph that came inline with the page, already drawn. */
+  | { type: 'ready'; have?: number }
   | { type: 'action'; action: MapAction; id: string }
   | { type: 'export'; format: 'svg' | 'png'; data: string }
   | { type: 'state'; state: MapViewState }
-  /** After drawing graph `seq`: what is on screen. */
-  | { type: 'rendered'; seq: number; members: number; namespaces: number };
+  /** After drawing graph `seq`: what is on screen, and when (epoch ms, after the frame that drew it). */
+  | { type: 'rendered'; seq: number; members: number; namespaces: number; at?: number };
 
 // ---------- container details ----------
 
@@ -141,7 +142,7 @@ export function parseMapMessage(x: unknown): MapToHost | undefined {
   if (!isObj(x)) return undefined;
   switch (x.type) {
     case 'ready':
-      return { type: 'ready' };
+      return isNum(x.have) ? { type: 'ready', have: x.have } : { type: 'ready' };
     case 'action':
       return ['reveal', 'attach', 'files', 'shell', 'details'].includes(x.action as string) && isMemberId(x.id) && x.id !== 'host'
         ? { type: 'action', action: x.action as MapAction, id: x.id } : undefined;
@@ -151,7 +152,7 @@ export function parseMapMessage(x: unknown): MapToHost | undefined {
     case 'state':
       return isMapViewState(x.state) ? { type: 'state', state: x.state } : undefined;
     case 'rendered':
-      return isNum(x.seq) && isNum(x.members) && isNum(x.namespaces) ? { type: 'rendered', seq: x.seq, members: x.members, namespaces: x.namespaces } : undefined;
+      return isNum(x.seq) && isNum(x.members) && isNum(x.namespaces) ? { type: 'rendered', seq: x.seq, members: x.members, namespaces: x.namespaces, ...(isNum(x.at) ? { at: x.at } : {})} : undefined;
     default:
       return undefined;
   }

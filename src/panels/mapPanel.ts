@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SidecarContext } from '../context';
 import type { ExplorerModel, ModelChange } from '../views/model';
-import { DEFAULT_NS_TYPES, isMapViewState, parseMapMessage, type MapAction, type MapGraph, type MapViewState } from '../../webviews/protocol';
+import { DEFAULT_NS_TYPES, isMapViewState, parseMapMessage, type HostToMap, type MapAction, type MapGraph, type MapViewState } from '../../webviews/protocol';
 import { buildMapGraph } from './mapGraph';
 import { pageHtml, webviewOptions } from './webview';
 
@@ -39,18 +39,37 @@ export class MapPanel implements vscode.Disposable {
   private ready = false;
   private disposed = false;
   state: MapViewState;
-  /** Fires with each graph the page has drawn (benchmarks and tests wait on it). */
-  readonly rendered = new vscode.EventEmitter<{ graph: MapGraph; members: number; namespaces: number }>();
+  /**
+   * Fires with each graph the page has drawn (benchmarks and tests wait on it);
+   * `at` is when the page had drawn it (epoch ms), before its message got here.
+   */
+  readonly rendered = new vscode.EventEmitter<{ graph: MapGraph; members: number; namespaces: number; at?: number }>();
   private seq = 0;
   /** Graphs sent and not yet drawn, by sequence number. */
   private readonly sent = new Map<number, MapGraph>();
+  /** Counts model changes, so a page that drew the inline graph is sent another only if something changed. */
+  private version = 0;
+  private inline: { seq: number; version: number } | undefined;
+  private loading: Promise<void> | undefined;
 
   constructor(readonly panel: vscode.WebviewPanel, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, state: unknown, private readonly onDispose: () => void) {
     this.state = isMapViewState(state) ? state : DEFAULT_MAP_STATE;
     panel.webview.options = webviewOptions(ctx.extension.extensionUri);
-    panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'map', 'Namespace Map');
+    // What the tree already shows goes into the page itself: the first drawing waits for no round trip.
+    const first: HostToMap[] = [{ type: 'state', state: this.state }];
+    if (model.loaded && model.status.ok) {
+      first.push({ type: 'graph', graph: this.nextGraph(), seq: this.seq });
+      this.inline = { seq: this.seq, version: this.version };
+    } else if (!model.loaded) {
+      // Nothing loaded yet (the map opened before any view): load while the page loads.
+      this.loading = model.refresh();
+    }
+    panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'map', 'Namespace Map', first);
     const onChange = (c: ModelChange) => {
-      if (c.all || c.added.length || c.removed.length || c.updated.length || c.namespaces.length || c.sidecarsOf.length) this.send();
+      if (c.all || c.added.length || c.removed.length || c.updated.length || c.namespaces.length || c.sidecarsOf.length) {
+        this.version++;
+        this.send();
+      }
     };
     model.on('change', onChange);
     this.disposables.push(
@@ -65,11 +84,16 @@ export class MapPanel implements vscode.Disposable {
     );
   }
 
-  private send(): void {
-    if (!this.ready || this.disposed) return;
+  private nextGraph(): MapGraph {
     const graph = buildMapGraph(this.model.containers, this.model.snapshot);
     this.sent.set(++this.seq, graph);
-    void this.panel.webview.postMessage({ type: 'graph', graph, seq: this.seq });
+    return graph;
+  }
+
+  private send(): void {
+    if (!this.ready || this.disposed) return;
+    const graph = this.nextGraph();
+    void this.panel.webview.postMessage({ type: 'graph', graph, seq: this.seq } satisfies HostToMap);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -82,9 +106,11 @@ export class MapPanel implements vscode.Disposable {
       switch (m.type) {
         case 'ready':
           this.ready = true;
-          void this.panel.webview.postMessage({ type: 'state', state: this.state });
-          if (!this.model.loaded) await this.model.refresh();
+          void this.panel.webview.postMessage({ type: 'state', state: this.state } satisfies HostToMap);
           this.model.listen();
+          // The page drew the inline graph and nothing changed since: it is current.
+          if (m.have !== undefined && m.have === this.inline?.seq && this.inline.version === this.version && this.model.loaded) return;
+          if (!this.model.loaded) await (this.loading ?? this.model.refresh());
           this.send();
           return;
         case 'state':
@@ -93,7 +119,7 @@ export class MapPanel implements vscode.Disposable {
         case 'rendered': {
           const graph = this.sent.get(m.seq);
           for (const k of this.sent.keys()) if (k <= m.seq) this.sent.delete(k);
-          if (graph) this.rendered.fire({ graph, members: m.members, namespaces: m.namespaces });
+          if (graph) this.rendered.fire({ graph, members: m.members, namespaces: m.namespaces, at: m.at });
           return;
         }
         case 'action': {

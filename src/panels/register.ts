@@ -7,6 +7,7 @@ import { describeStatus } from '../views/model';
 import { isMemberId } from '../../webviews/protocol';
 import { DETAILS_VIEW_TYPE, DetailsPanels } from './detailsPanel';
 import { MAP_VIEW_TYPE, MapPanel } from './mapPanel';
+import { webviewOptions } from './webview';
 
 export interface Panels {
   details: DetailsPanels;
@@ -43,7 +44,8 @@ export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels 
 
   ctx.registerCommand('sidecar.namespaces.showMap', () => {
     if (map) map.panel.reveal();
-    else adoptMap(vscode.window.createWebviewPanel(MAP_VIEW_TYPE, 'Namespace Map', vscode.ViewColumn.Active, { enableScripts: true }), undefined);
+    // Created with its final options: setting other ones afterwards would load the page twice.
+    else adoptMap(vscode.window.createWebviewPanel(MAP_VIEW_TYPE, 'Namespace Map', vscode.ViewColumn.Active, webviewOptions(ctx.extension.extensionUri)), undefined);
     return map;
   });
 

@@ -16,8 +16,12 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
 /**
  * The page: no remote resources, scripts only with this load's nonce, styles
  * only from our bundle. Images (the PNG export) only as data: URLs.
+ * `inline`: messages the page handles at load as if the host had posted them
+ * (validated the same way), so a first drawing needs no round trip. They sit
+ * in a JSON data block, which is never executed; `<` is escaped so no value
+ * can close the block.
  */
-export function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri, panel: 'map' | 'details', title: string): string {
+export function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri, panel: 'map' | 'details', title: string, inline: unknown[] = []): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const asset = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webviews', f)).toString();
   const csp = [
@@ -40,6 +44,7 @@ export function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pane
 </head>
 <body data-panel="${panel}">
 <div id="app" role="main"></div>
+<script type="application/json" id="inline">${JSON.stringify(inline).replace(/</g, '\\u003c')}</script>
 <script nonce="${nonce}" src="${asset(`${panel}.js`)}"></script>
 </body>
 </html>`;
