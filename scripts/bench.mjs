@@ -37,7 +37,8 @@ try {
       const b = full.baseline ? `  vs ${full.baseline} ${Number(full.baselineValue).toFixed(2)} ${full.unit}` : '';
       console.log(`${full.id.padEnd(36)} ${Number(full.value).toFixed(2)} ${full.unit}${b}${r}${full.target ? `  (target ${full.target})` : ''}`);
     };
-    await (mod.default ?? mod).run(report);
+    // `wanted` lets a group skip the parts --only did not ask for.
+    await (mod.default ?? mod).run(report, wanted);
   }
 } finally {
   await bench.engine.stop();

@@ -112,9 +112,15 @@ async function miSteps(engine: Engine, target: string, n: number): Promise<numbe
   }
 }
 
-export async function run(report: Report): Promise<void> {
-  const docker = testDocker();
+export async function run(report: Report, wanted: (id: string) => boolean = () => true): Promise<void> {
   const engine = new Engine(resolveEndpoint(undefined));
+  if (wanted('debug.attach-to-stop') || wanted('debug.step')) await gdbAttach(report, engine);
+  if (wanted('debug.image-build')) await imageBuild(report, engine);
+  if (wanted('debug.node.attach-to-stop')) await nodeAttachToStop(report);
+}
+
+async function gdbAttach(report: Report, engine: Engine): Promise<void> {
+  const docker = testDocker();
   const target = (await runContainer(docker, { name: uniqueName('bench-dbg'), image: IMAGES.target, cmd: [] })).id;
   try {
     // Warm both paths once, then alternate.
@@ -135,8 +141,6 @@ export async function run(report: Report): Promise<void> {
   } finally {
     await removeQuietly(docker, [target]);
   }
-  await imageBuild(report, engine);
-  await nodeAttachToStop(report);
 }
 
 /**
