@@ -275,6 +275,8 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
 
   ctx.registerCommand('sidecar.containers.copyPid', async (arg: Arg) => {
     if (typeof arg === 'object' && arg?.process) {
+      // 0: the row was listed inside the container, and its PID there means nothing on the host.
+      if (!arg.process.hostPid) throw new Error('The host PID of this process is not known: this window does not see the engine\'s processes in /proc (a remote engine, or a window in a pid namespace of its own).');
       await vscode.env.clipboard.writeText(String(arg.process.hostPid));
       vscode.window.setStatusBarMessage(`Copied host PID ${arg.process.hostPid}`, 3000);
       return;

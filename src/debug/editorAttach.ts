@@ -8,11 +8,11 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import { LABELS } from '../engine/sidecars';
-import { containerProcesses, flattenProcesses } from '../procfs/processes';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { type ContainerCandidate, type ContainerFacts, debuggerForLanguage, type ProcessCandidate, type ProcessFacts, rankContainers, rankProcesses, soleContainer } from './fileTargets';
 import { scriptFolder } from './nodeInspector';
 import { inspectExe } from './delve';
+import { listProcesses } from './targetProcesses';
 
 export const ATTACH_FILE_COMMAND = 'sidecar.debugger.attachFile';
 
@@ -47,13 +47,14 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
 
   const detail = await ctx.engine.inspect(chosen.container.id);
   if (detail.state !== 'running' || !detail.pid) throw new Error(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
-  const infos = flattenProcesses(await containerProcesses({ id: detail.id, pid: detail.pid }));
+  const infos = await listProcesses(ctx, detail.id, detail.pid);
+  // hostPid 0: listed inside the container (this window cannot see the engine's /proc), so nothing to read by it.
   const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => {
     if (kind === 'go') {
-      const exe = await inspectExe(p.hostPid);
+      const exe = p.hostPid ? await inspectExe(p.hostPid) : undefined;
       return { nsPid: p.nsPid, command: p.command, elf: exe?.elf, go: exe?.go };
     }
-    return { nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' ? await isElf(p.hostPid) : undefined };
+    return { nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' && p.hostPid ? await isElf(p.hostPid) : undefined };
   }));
   const inContainer = chosen.mount ? path.posix.join(chosen.mount.destination, path.relative(chosen.mount.source, file).split(path.sep).join('/')) : undefined;
   const procs = rankProcesses(kind, file, inContainer, facts);

@@ -29,14 +29,14 @@ export function scriptFolder(command: string): string | undefined {
 }
 
 /**
- * localRoot/remoteRoot for a node process: the workspace folder that holds the
- * same relative script. For `/app/src/main.js` it tries `app/src/main.js`, then
- * `src/main.js`, then `main.js` under each folder (the longest match wins), so
- * remoteRoot is the part of the container path that the folder stands for.
+ * localRoot/remoteRoot for a node script (an absolute path in the container):
+ * the workspace folder that holds the same relative script. For
+ * `/app/src/main.js` it tries `app/src/main.js`, then `src/main.js`, then
+ * `main.js` under each folder (the longest match wins), so remoteRoot is the
+ * part of the container path that the folder stands for.
  */
-export function inferRoots(command: string, folders: string[], exists: (path: string) => boolean): { localRoot: string; remoteRoot: string } | undefined {
-  const script = scriptPath(command);
-  if (!script) return undefined;
+export function inferRoots(script: string | undefined, folders: string[], exists: (path: string) => boolean): { localRoot: string; remoteRoot: string } | undefined {
+  if (!script?.startsWith('/')) return undefined;
   const parts = script.split('/').filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
     const rel = parts.slice(i).join('/');
@@ -45,6 +45,21 @@ export function inferRoots(command: string, folders: string[], exists: (path: st
     }
   }
   return undefined;
+}
+
+/**
+ * The main script of the process behind an inspector, from its /json/list
+ * answer (`"url": "file:///app/app.js"`): Node resolves it to an absolute path,
+ * so no process listing is needed to know it.
+ */
+export function inspectorScript(list: unknown): string | undefined {
+  const url = Array.isArray(list) ? (list as { url?: unknown }[]).map((t) => t?.url).find((u) => typeof u === 'string' && u.startsWith('file:///')) : undefined;
+  if (typeof url !== 'string') return undefined;
+  try {
+    return decodeURIComponent(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 export class ProcessNameError extends Error {}
@@ -80,16 +95,17 @@ export async function sendInspectSignal(engine: Engine, o: { target: string; pid
 
 /**
  * The target's processes as its own pid namespace lists them (`ps` in a
- * sidecar): for when this window cannot read the host's /proc (a non-root
- * user, or a window in a pid namespace of its own).
+ * sidecar): for when this window cannot read the engine's /proc (a remote
+ * engine, a non-root user, or a window in a pid namespace of its own).
  */
-export async function listProcessesInTarget(engine: Engine, o: { target: string; image: string; setting?: string }): Promise<{ nsPid: number; command: string }[]> {
+export async function listProcessesInTarget(engine: Engine, o: { target: string; image: string; setting?: string }): Promise<{ nsPid: number; ppid: number; command: string }[]> {
+  const argv = ['ps', '-o', 'pid,ppid,args'];
   // A pid namespace always holds a process, so an empty answer means the output was lost: ask again.
   for (let attempt = 1; ; attempt++) {
-    const r = await runInPidNamespace(engine, { ...o, argv: ['ps', '-o', 'pid,args'] });
+    const r = await runInPidNamespace(engine, { ...o, argv });
     if (r.code !== 0) throw new SignalError(`Listing the processes of the container failed: ${r.output.trim()}`);
-    const procs = r.output.split('\n').slice(1).map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
-      .map((m) => ({ nsPid: Number(m[1]), command: m[2].trim() })).filter((p) => p.command !== 'ps -o pid,args');
+    const procs = r.output.split('\n').slice(1).map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m)
+      .map((m) => ({ nsPid: Number(m[1]), ppid: Number(m[2]), command: m[3].trim() })).filter((p) => p.command !== argv.join(' '));
     if (procs.length || attempt === 3) return procs;
   }
 }
@@ -131,24 +147,25 @@ function collect(engine: Engine, s: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** Polls the inspector's /json/version through the forwarded port until it answers. */
-export async function waitForInspector(port: number, timeoutMs = 15_000): Promise<{ Browser?: string; 'Protocol-Version'?: string }> {
+/** Polls the inspector's /json/list through the forwarded port until it answers; its answer (the targets). */
+export async function waitForInspector(port: number, timeoutMs = 15_000): Promise<unknown> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
     try {
-      return await getJson(port);
+      return await getJson(port, '/json/list');
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Each try through the forward is an exec in the tunnel: a short pause, not a busy loop.
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new SignalError(`Node's inspector did not answer on port ${INSPECTOR_PORT} within ${timeoutMs / 1000} s (${last}). The process may not be node, may run with --disable-sigusr1, or its inspector may listen on another port.`);
 }
 
-function getJson(port: number): Promise<{ Browser?: string }> {
+function getJson(port: number, path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/json/version', timeout: 2000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => {

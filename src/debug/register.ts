@@ -5,11 +5,13 @@ import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
 import type { SidecarManager } from '../sidecars';
 import fs from 'node:fs';
-import { INSPECTOR_PORT, inferRoots, listProcessesInTarget, pickByName, scriptFolder, sendInspectSignal, waitForInspector } from './nodeInspector';
+import path from 'node:path';
+import { INSPECTOR_PORT, inferRoots, inspectorScript, pickByName, scriptPath, sendInspectSignal, waitForInspector } from './nodeInspector';
 import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
+import { listProcesses, SIGNAL_IMAGE_SETTING } from './targetProcesses';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { builtImageForWorkbench, gdbImageForWorkbench } from './imageBuildUi';
@@ -32,8 +34,6 @@ export function gdbImage(ctx: SidecarContext): string {
   return imageNow(ctx, GDB_IMAGE_SETTING, '');
 }
 
-/** The image that sends SIGUSR1 for node targets: the tunnel's busybox has `kill`. */
-const SIGNAL_IMAGE_SETTING = 'sidecar.ports.tunnelImage';
 /** VS Code's built-in JavaScript debugger, which owns debug type `node`. */
 const JS_DEBUG = 'ms-vscode.js-debug';
 
@@ -127,15 +127,6 @@ async function pickContainer(ctx: SidecarContext): Promise<string | undefined> {
   return pick?.id;
 }
 
-/** /proc first; a sidecar's ps where this window cannot read the container's processes there (not root, or its own pid namespace). */
-async function listProcesses(ctx: SidecarContext, id: string, pid: number): Promise<(Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo>)[]> {
-  const fromProc = flattenProcesses(await containerProcesses({ id, pid }).catch(() => []));
-  if (fromProc.length) return fromProc;
-  const image = await imageForStart(ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
-  return listProcessesInTarget(ctx.engine, { target: id, image, setting: SIGNAL_IMAGE_SETTING });
-}
-
-
 async function pickProcess(ctx: SidecarContext, id: string, name: string, pid: number): Promise<Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo> | undefined> {
   const procs = await listProcesses(ctx, id, pid);
   if (!procs.length) throw new Error(`No process of container ${name} could be read from /proc. Is the engine on this machine?`);
@@ -183,23 +174,25 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       const picked = await processConfiguration(this.ctx);
       return picked ? { ...picked, ...config, container: picked.container, processId: config.processId ?? picked.processId } : undefined;
     }
+    let picked: { nsPid: number; command: string } | undefined;
     if ((config.processId === undefined || config.processId === '') && !config.processName) {
       const target = await this.ctx.engine.inspect(String(config.container));
       if (target.state !== 'running' || !target.pid) {
         void vscode.window.showErrorMessage(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
         return undefined;
       }
-      const p = await pickProcess(this.ctx, target.id, target.name, target.pid);
-      if (!p) return undefined;
-      config.processId = p.nsPid;
+      picked = await pickProcess(this.ctx, target.id, target.name, target.pid);
+      if (!picked) return undefined;
+      config.processId = picked.nsPid;
     }
     if (config.debugger === undefined && (config.processId !== undefined && config.processId !== '')) {
       // No debugger named: pick it by what the process runs (gdb when that cannot be told).
       const target = await this.ctx.engine.inspect(String(config.container));
       const proc = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId)) : undefined;
       if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(proc.hostPid) });
+      picked ??= proc;
     }
-    if (config.debugger === 'node') return this.resolveNode(config);
+    if (config.debugger === 'node') return this.resolveNode(config, picked);
     const launcher = dapLauncher(config.debugger);
     if (launcher) return this.resolveDap(config, launcher);
     // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
@@ -248,7 +241,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     } else if (!config.sourceFileMap) {
       const command = procs.find((p) => p.nsPid === config.processId)?.command ?? '';
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-      const roots = inferRoots(command, folders, (p) => fs.existsSync(p));
+      const roots = inferRoots(scriptPath(command), folders, (p) => fs.existsSync(p));
       if (roots) {
         this.ctx.log.info(`${launcher.label}: ${roots.remoteRoot} in ${target.name} is ${roots.localRoot} (the workspace holds the same script)`);
         config.sourceFileMap = { [roots.remoteRoot]: roots.localRoot };
@@ -264,37 +257,48 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
    * Code's node debugger. This runs in the first resolution step on purpose:
    * a type changed there goes through the new type's resolvers (js-debug's),
    * and ${workspaceFolder} in localRoot is substituted afterwards.
+   * `picked` is the process the user already chose (its command line), so it is not listed again.
    */
-  private async resolveNode(config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+  private async resolveNode(config: vscode.DebugConfiguration, picked?: { nsPid: number; command: string }): Promise<vscode.DebugConfiguration | undefined> {
     if (!this.sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
     const forwards = this.sidecars.forwards;
     const target = await this.ctx.engine.inspect(String(config.container));
     if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
     const image = await imageForStart(this.ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
-    const procs = await listProcesses(this.ctx, target.id, target.pid);
     let pid: number;
+    let command = picked?.command;
     if (config.processId !== undefined && config.processId !== '') {
       pid = Number(config.processId);
       if (!Number.isInteger(pid) || pid <= 0) throw new Error(`"processId" must be a PID inside the container, not ${JSON.stringify(config.processId)}.`);
     } else if (config.processName) {
       // Nothing is signalled unless exactly one process matches.
-      pid = pickByName(procs, String(config.processName), target.name).nsPid;
+      const p = pickByName(await listProcesses(this.ctx, target.id, target.pid), String(config.processName), target.name);
+      pid = p.nsPid;
+      command = p.command;
     } else {
       pid = 1;
     }
-    const command = procs.find((p) => p.nsPid === pid)?.command ?? '';
-    const roots = await this.nodeRoots(config, command, target.name);
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching the Node.js debugger to PID ${pid} in ${target.name}` }, async (progress) => {
-      progress.report({ message: 'sending SIGUSR1' });
-      await sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: (m) => progress.report({ message: m }) });
-      progress.report({ message: `forwarding port ${INSPECTOR_PORT}` });
-      const fwd = await forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: (m) => progress.report({ message: m }) });
+      const report = (m: string) => progress.report({ message: m });
+      report(`sending SIGUSR1, forwarding port ${INSPECTOR_PORT}`);
+      // Two sidecars that need nothing from each other start at once: the signal's and the tunnel's.
+      const [signalled, forwarded] = await Promise.allSettled([
+        sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: report }),
+        forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: report }),
+      ]);
+      const fwd = forwarded.status === 'fulfilled' ? forwarded.value : undefined;
+      let script: string | undefined;
       try {
-        await waitForInspector(fwd.localPort);
+        // The signal's error says more (no such process, not node) than the forward's.
+        if (signalled.status === 'rejected') throw signalled.reason;
+        if (!fwd) throw (forwarded as PromiseRejectedResult).reason;
+        // The inspector names the script it runs: the roots need no process listing.
+        script = inspectorScript(await waitForInspector(fwd.localPort)) ?? (command ? scriptPath(command) : undefined);
       } catch (err) {
-        await forwards.stop(fwd.id);
+        if (fwd) await forwards.stop(fwd.id);
         throw err;
       }
+      const roots = await this.nodeRoots(config, script, target.name);
       // js-debug talks to the proxy, never to the forward: see cdpProxy.ts for why.
       const proxy = await startCdpProxy({ upstreamPort: fwd.localPort, log: this.ctx.log });
       this.ctx.log.info(`Node.js inspector of PID ${pid} in ${target.name} forwarded to 127.0.0.1:${fwd.localPort}, debugger proxy on 127.0.0.1:${proxy.port}`);
@@ -324,16 +328,16 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     });
   }
 
-  /** localRoot/remoteRoot: the configuration's, else inferred from the workspace, else asked for once. */
-  private async nodeRoots(config: vscode.DebugConfiguration, command: string, container: string): Promise<{ localRoot?: string; remoteRoot?: string }> {
+  /** localRoot/remoteRoot: the configuration's, else inferred from the script and the workspace, else asked for once. */
+  private async nodeRoots(config: vscode.DebugConfiguration, script: string | undefined, container: string): Promise<{ localRoot?: string; remoteRoot?: string }> {
     if (config.localRoot && config.remoteRoot) return { localRoot: config.localRoot, remoteRoot: config.remoteRoot };
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-    const inferred = inferRoots(command, folders, (p) => fs.existsSync(p));
+    const inferred = inferRoots(script, folders, (p) => fs.existsSync(p));
     if (inferred) {
       this.ctx.log.info(`node attach: ${inferred.remoteRoot} in ${container} is ${inferred.localRoot} (the workspace holds the same script)`);
       return inferred;
     }
-    const remoteRoot = config.remoteRoot ?? scriptFolder(command);
+    const remoteRoot = config.remoteRoot ?? (script && path.posix.dirname(script));
     if (!remoteRoot) return {};
     const picked = await vscode.window.showOpenDialog({
       canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,

@@ -177,6 +177,22 @@ export async function containerProcesses(container: { id: string; pid?: number }
   return buildTree(list);
 }
 
+/**
+ * A tree of processes known only inside their pid namespace (listed there by
+ * `ps`, because this machine's /proc does not show them): hostPid 0 and uid -1
+ * mean unknown. A PID from inside must never pass for a host PID.
+ */
+export function treeFromNamespace(list: { nsPid: number; ppid: number; command: string }[]): ProcessInfo[] {
+  const byPid = new Map(list.map((p) => [p.nsPid, { hostPid: 0, nsPid: p.nsPid, ppid: p.ppid, uid: -1, command: p.command, children: [] as ProcessInfo[] }]));
+  const roots: ProcessInfo[] = [];
+  for (const p of byPid.values()) {
+    const parent = byPid.get(p.ppid);
+    if (parent && parent !== p) parent.children.push(p);
+    else roots.push(p);
+  }
+  return roots;
+}
+
 /** A process tree as a list, parents before their children. */
 export function flattenProcesses(list: ProcessInfo[]): ProcessInfo[] {
   return list.flatMap((p) => [p, ...flattenProcesses(p.children)]);

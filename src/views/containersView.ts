@@ -6,8 +6,9 @@ import * as vscode from 'vscode';
 import type { ContainerHealth, ContainerModel, ContainerState, HealthStatus } from '../engine/containers';
 import type { SidecarContext } from '../context';
 import { NS_DESCRIPTIONS, NS_TYPES, type NsSharing, type NsType } from '../procfs/namespaces';
-import { containerProcesses, type ProcessInfo } from '../procfs/processes';
-import { withTrustNote } from '../trust/consent';
+import { containerProcesses, type ProcessInfo, treeFromNamespace } from '../procfs/processes';
+import { listProcessesInTarget } from '../debug/nodeInspector';
+import { imageNow, withTrustNote } from '../trust/consent';
 import { describeStatus, type ContainerEntry, type EngineStatus, ExplorerModel, type ModelChange } from './model';
 
 export type { EngineStatus } from './model';
@@ -145,11 +146,18 @@ export class ProcessItem extends vscode.TreeItem {
     super(p.command.length > 80 ? `${p.command.slice(0, 79)}…` : p.command, p.children.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     this.process = { hostPid: p.hostPid, nsPid: p.nsPid, command: p.command, user: p.user, uid: p.uid };
     this.children = p.children;
-    this.id = `proc:${containerId}:${p.hostPid}`;
     this.contextValue = 'process';
-    this.description = `PID ${p.nsPid} · host ${p.hostPid} · ${p.user ?? `uid ${p.uid}`}`;
     this.iconPath = new vscode.ThemeIcon('terminal');
-    this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: ${p.hostPid}\nUser: ${p.user ? `${p.user} (${p.uid})` : p.uid}`;
+    if (p.hostPid) {
+      this.id = `proc:${containerId}:${p.hostPid}`;
+      this.description = `PID ${p.nsPid} · host ${p.hostPid} · ${p.user ?? `uid ${p.uid}`}`;
+      this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: ${p.hostPid}\nUser: ${p.user ? `${p.user} (${p.uid})` : p.uid}`;
+    } else {
+      // Listed inside the container (see ContainersProvider.processesInside): no host PID is known.
+      this.id = `proc:${containerId}:ns${p.nsPid}`;
+      this.description = `PID ${p.nsPid}`;
+      this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: unknown (the engine's processes are not in this window's /proc; listed by ps in a helper container)`;
+    }
   }
   readonly children: ProcessInfo[];
 }
@@ -416,12 +424,33 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
       return NS_TYPES.map((t) => new NamespaceItem(t, sharing[t], s.containerId, s, names, snap.reason));
     }
     try {
-      const procs = await containerProcesses({ id: entry.model.id, pid: entry.detail?.pid });
+      let procs = await containerProcesses({ id: entry.model.id, pid: entry.detail?.pid });
+      if (procs.length === 0 && entry.detail?.pid) procs = await this.processesInside(entry.model.id);
       if (procs.length === 0) return [new InfoItem('No processes visible', 'the engine\'s processes are not in this machine\'s /proc', s, `procnone:${s.containerId}`)];
       return procs.map((p) => new ProcessItem(p, s.containerId, s));
     } catch (err) {
       return [new InfoItem('Cannot read processes', err instanceof Error ? err.message : String(err), s, `procerr:${s.containerId}`, 'warning')];
     }
+  }
+
+  private readonly inside = new Map<string, { at: number; list: Promise<ProcessInfo[]> }>();
+
+  /**
+   * The processes as `ps` in a helper container lists them, for a window that
+   * does not see the engine's /proc (a remote engine, a window in a pid
+   * namespace of its own). Kept for a few seconds: the helper's own create and
+   * destroy events refresh the tree, which must not start another helper.
+   */
+  private processesInside(id: string): Promise<ProcessInfo[]> {
+    const hit = this.inside.get(id);
+    if (hit && Date.now() - hit.at < 10_000) return hit.list;
+    const image = imageNow(this.ctx, 'sidecar.ports.tunnelImage', 'busybox:latest');
+    const list = listProcessesInTarget(this.ctx.engine, { target: id, image, setting: 'sidecar.ports.tunnelImage' }).then(treeFromNamespace);
+    const entry = { at: Date.now(), list };
+    this.inside.set(id, entry);
+    // Its age counts from the answer, so the helper's late events still find it fresh; a failure is not kept.
+    void list.then(() => { entry.at = Date.now(); }, () => this.inside.delete(id));
+    return list;
   }
 
   private showStatus(s: EngineStatus, changed = true): void {
