@@ -2,6 +2,7 @@
 // (the `docker run --pid=container:X --network=container:X` trick) without
 // touching the target. The debugger terminal, the file helper, port-forward
 // tunnels and the gdb debugger all start their containers here.
+import fs from 'node:fs';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import type Docker from 'dockerode';
@@ -47,19 +48,34 @@ export class TargetNotRunningError extends Error {}
 /** The spec (usually from a user's profile setting) is unusable; the message names the field. */
 export class SidecarSpecError extends Error {}
 
-/** "<hostname>:<pid>:<random>" for this process: the owner label of the sidecars it starts. */
-export const processOwner = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+/**
+ * Where this process's PID means something: the host name and, on Linux, the
+ * PID namespace. A window in a PID namespace of its own (a container, or
+ * `unshare --pid`) shares the host name with windows outside it, but its PIDs
+ * are not theirs, so neither may judge the other's owner dead by its PID.
+ */
+function pidScope(): string {
+  try {
+    return `${os.hostname()}~${fs.readlinkSync('/proc/self/ns/pid').replace(/[^0-9]/g, '')}`;
+  } catch {
+    return os.hostname();
+  }
+}
+const scope = pidScope();
+
+/** "<hostname>~<pid namespace>:<pid>:<random>" for this process: the owner label of the sidecars it starts. */
+export const processOwner = `${scope}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
 
 /**
  * Whether the process that owns a sidecar may still be running. Owners on
- * another host (a remote engine shared by several machines) are assumed alive:
- * we cannot see their processes, and removing a colleague's sidecar is worse
- * than leaving an orphan.
+ * another host (a remote engine shared by several machines) or in another PID
+ * namespace are assumed alive: we cannot see their processes, and removing a
+ * colleague's sidecar is worse than leaving an orphan.
  */
 export function isOwnerAlive(owner: string | undefined): boolean {
   const m = /^(.*):(\d+):[0-9a-f]+$/.exec(owner ?? '');
   if (!m) return true;
-  if (m[1] !== os.hostname()) return true;
+  if (m[1] !== scope) return true;
   try {
     process.kill(Number(m[2]), 0);
     return true;

@@ -9,7 +9,7 @@ import { projectRoot, testOutput } from './paths';
 import type { HostResult } from './hostRunner';
 
 interface CodeServerLib {
-  startCodeServer(o: object): Promise<{ port: number; base: string; stop(): void; extensionsDir: string }>;
+  startCodeServer(o: object): Promise<{ port: number; base: string; stop(): void; extensionsDir: string; process: { pid?: number } }>;
   payloadUrl(port: number, o: object): string;
   codeServerBin: string;
 }
@@ -117,11 +117,13 @@ export interface Workbench {
   page: Page;
   browser: Browser;
   workspace: string;
+  /** The host PID of the process that started code-server (with pidNamespace: unshare, the namespace's parent). */
+  serverPid: number;
   close(): Promise<void>;
 }
 
 /** Opens the workbench on a single folder with the packaged .vsix installed, as a user would have it. */
-export async function openWorkbench(name: string, opts: { workspace?: string; workspaceTrust?: boolean; keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown> } = {}): Promise<Workbench> {
+export async function openWorkbench(name: string, opts: { workspace?: string; workspaceTrust?: boolean; keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown>; pidNamespace?: boolean } = {}): Promise<Workbench> {
   const lib = await codeServerLib();
   const vsix = path.join(projectRoot, 'container-sidecar.vsix');
   if (!fs.existsSync(vsix)) throw new Error('container-sidecar.vsix is missing: run npm run package first');
@@ -132,13 +134,13 @@ export async function openWorkbench(name: string, opts: { workspace?: string; wo
   fs.mkdirSync(testOutput, { recursive: true });
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
   writeUserSettings(workspace, userDataDir, opts);
-  const server = await lib.startCodeServer({ workspace, extensionsDir, userDataDir, workspaceTrust: opts.workspaceTrust, logFile: path.join(testOutput, `code-server-${name}.log`) });
+  const server = await lib.startCodeServer({ workspace, extensionsDir, userDataDir, workspaceTrust: opts.workspaceTrust, pidNamespace: opts.pidNamespace, logFile: path.join(testOutput, `code-server-${name}.log`) });
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   return {
-    page, browser, workspace,
+    page, browser, workspace, serverPid: server.process.pid!,
     async close() {
       await browser.close();
       server.stop();
@@ -161,6 +163,8 @@ export async function revealContainer(page: Page, name: string): Promise<void> {
   await page.keyboard.press('F1');
   await page.keyboard.type('Container Sidecar: Reveal Container in Containers View');
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Reveal Container in Containers View' }).first().click();
+  // Type only once the container pick is open: keys typed earlier land in the focused editor.
+  await page.locator('.quick-input-widget input[placeholder="Container to show"]').waitFor({ timeout: 30_000 });
   await page.keyboard.type(name);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().click();
 }

@@ -9,7 +9,7 @@ import { resolveEndpoint } from '../../src/engine/connection';
 import type { ContainerDetail } from '../../src/engine/containers';
 import { ensureImage, ImagePullError } from '../../src/engine/images';
 import {
-  cleanupOrphans, launchSidecar, LABELS, listSidecars, processOwner, removeSidecar, SidecarSpecError, sidecarCreateOptions,
+  cleanupOrphans, isOwnerAlive, launchSidecar, LABELS, listSidecars, processOwner, removeSidecar, SidecarSpecError, sidecarCreateOptions,
   sidecarWarnings, TargetNotRunningError, validateSpec,
 } from '../../src/engine/sidecars';
 import { eventually } from '../helpers/hostRunner';
@@ -186,9 +186,21 @@ describe('sidecars: bad input gets a clear message', () => {
 });
 
 describe('sidecars: orphan cleanup', () => {
+  it('judges an owner by its PID only in this host\'s and PID namespace\'s scope', () => {
+    const here = processOwner.replace(/:\d+:[0-9a-f]+$/, '');
+    assert.match(here, new RegExp(`^${os.hostname()}~\\d+$`), 'the owner names the PID namespace');
+    assert.equal(isOwnerAlive(processOwner), true);
+    assert.equal(isOwnerAlive(`${here}:2147483646:abcdef`), false);
+    // A window in a PID namespace of its own on this host: its PID 7 is not our PID 7.
+    assert.equal(isOwnerAlive(`${os.hostname()}~1:2147483646:abcdef`), true);
+    assert.equal(isOwnerAlive(`${os.hostname()}:2147483646:abcdef`), true, 'an owner label without its namespace is not judged');
+    assert.equal(isOwnerAlive('another-host~4026531836:2147483646:abcdef'), true);
+  });
+
   it('removes sidecars whose owner is dead or whose target is gone, and keeps live ones', async () => {
     const target = await runContainer(docker, { name: uniqueName('sc-orph') });
-    const deadOwner = `${os.hostname()}:2147483646:abcdef`;
+    // The same host and PID namespace as this process, and a PID that runs nowhere.
+    const deadOwner = `${processOwner.replace(/:\d+:[0-9a-f]+$/, '')}:2147483646:abcdef`;
     const ids: string[] = [];
     try {
       const live = await launchSidecar(engine, { target: target.id, role: 'tunnel', image: IMAGES.busybox, cmd: ['sleep', '3600'] });
