@@ -228,19 +228,23 @@ export async function startSshd({ dir, engineSocket }) {
     '',
   ].join('\n'));
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const out = fs.openSync(p('sshd.log'), 'a');
-  const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', p('sshd_config')], { detached: true, stdio: ['ignore', out, out] });
-  proc.unref();
-  fs.closeSync(out);
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}); see ${p('sshd.log')}`);
-    return new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('data', (b) => { s.destroy(); resolve(b.toString().startsWith('SSH-')); });
-      s.once('error', () => resolve(false));
-    });
-  }, 20000, `sshd on 127.0.0.1:${port}`);
-  log(`sshd (pid ${proc.pid}) on 127.0.0.1:${port}`);
+  let proc;
+  const start = async () => {
+    const out = fs.openSync(p('sshd.log'), 'a');
+    proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', p('sshd_config')], { detached: true, stdio: ['ignore', out, out] });
+    proc.unref();
+    fs.closeSync(out);
+    await waitFor(async () => {
+      if (proc.exitCode !== null) throw new Error(`sshd exited (${proc.exitCode}); see ${p('sshd.log')}`);
+      return new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('data', (b) => { s.destroy(); resolve(b.toString().startsWith('SSH-')); });
+        s.once('error', () => resolve(false));
+      });
+    }, 20000, `sshd on 127.0.0.1:${port}`);
+    log(`sshd (pid ${proc.pid}) on 127.0.0.1:${port}`);
+  };
+  await start();
   return {
     dir, port, user: 'root', hostName,
     url: `ssh://root@127.0.0.1:${port}`,
@@ -249,12 +253,17 @@ export async function startSshd({ dir, engineSocket }) {
     fingerprint,
     hostKeyLine: `${hostName} ${hostPub}`,
     otherHostKeyLine: `${hostName} ${otherPub}`,
-    pid: proc.pid,
+    get pid() { return proc.pid; },
+    /** Ends the listener and every session it forked (they are its children, in its process group). */
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const sessions = fs.readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
       process.kill(proc.pid, 'SIGTERM');
-      await waitFor(() => !alive(proc.pid), 20000, `pid ${proc.pid} to end`);
+      for (const s of sessions) try { process.kill(s, 'SIGTERM'); } catch { /* gone */ }
+      await waitFor(() => !alive(proc.pid) && sessions.every((s) => !alive(s)), 20000, `sshd ${proc.pid} and its sessions to end`);
     },
+    /** Starts sshd again on the same port with the same keys. */
+    restart: start,
   };
 }
 

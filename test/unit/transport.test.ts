@@ -14,15 +14,21 @@ import { Engine } from '../../src/engine/engine';
 import { checkHostKey, fingerprint, hostMatches, HostKeyError, sshConfigFor } from '../../src/engine/transport';
 import { pidBelongsTo } from '../../src/procfs/namespaces';
 import { execIn, IMAGES, TEST_LABEL } from '../helpers/docker';
+import { eventually } from '../helpers/hostRunner';
 import { projectRoot } from '../helpers/paths';
 
 interface Remote { tcp: string; socket: string; certs: { dir: string; ca: string; cert: string; key: string }; dispose(): Promise<void> }
-interface Sshd { port: number; identity: string; knownHosts: string; fingerprint: string; hostKeyLine: string; otherHostKeyLine: string; hostName: string; stop(): Promise<void> }
+interface Sshd { restart(): Promise<void>; port: number; identity: string; knownHosts: string; fingerprint: string; hostKeyLine: string; otherHostKeyLine: string; hostName: string; stop(): Promise<void> }
 interface RemoteLib {
   startRemoteEngine(o?: object): Promise<Remote>;
   startSshd(o: { engineSocket: string }): Promise<Sshd>;
   copyImages(images: string[], socket: string): void;
   makeCertificates(dir: string): { ca: string; cert: string; key: string };
+}
+
+/** Calls `fn` until it fails (a kept connection may answer once more while it notices the drop); rethrows that failure. */
+async function eventuallyFails(fn: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < 50; i++) await fn();
 }
 
 const lib = () => import(pathToFileURL(path.join(projectRoot, 'scripts/lib/remote.mjs')).href) as Promise<RemoteLib>;
@@ -136,6 +142,18 @@ describe('transports', () => {
     // Several calls at once share connections without running out of sessions.
     const many = await Promise.all(Array.from({ length: 12 }, () => e.inspect(containerId)));
     assert.ok(many.every((d) => d.id === containerId));
+  });
+
+  it('re-establishes a dropped ssh connection by itself, with a backoff meanwhile', async () => {
+    const e = engineFor('ssh://remote-test', { ssh: { home: sshHome(sshd.knownHosts), agent: '' } });
+    await e.ping();
+    await sshd.stop();
+    // The kept connection is gone with the server; calls fail with a reason, not a hang.
+    await assert.rejects(eventuallyFails(() => e.ping()));
+    await sshd.restart();
+    await eventually(async () => (await e.ping(), true), 'the engine over ssh again', 30_000);
+    const list = await e.listContainers();
+    assert.ok(list.some((c) => c.id === containerId));
   });
 
   it('refuses an unknown host key with the host, the SHA256 fingerprint and how to trust it', async () => {
