@@ -14,7 +14,9 @@ import { PortForwardService } from '../../../src/engine/portForward';
 import { containerProcesses, flattenProcesses } from '../../../src/procfs/processes';
 import { delveAttachArguments, goLauncher, DelvePortInUseError, delveImageSpec, explainAttachError, inspectExe, NotGoError, requireGo, startDelveSidecar, type DelveSidecar } from '../../../src/debug/delve';
 import { projectFiles, substitutePaths } from '../../../src/debug/goBinary';
-import { ensureBuiltImage } from '../../../src/engine/imageBuild';
+import { ensureBuiltImage, ImageBuildError } from '../../../src/engine/imageBuild';
+import { DapRelay } from '../../../src/debug/dapRelay';
+import { RelayClient } from '../../helpers/relayClient';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../../helpers/docker';
 import { DapSocket } from '../../helpers/dapSocket';
 import { projectRoot } from '../../helpers/paths';
@@ -239,23 +241,31 @@ describe('dlv dap in a sidecar, driven by a plain DAP client', () => {
     assert.deepEqual((await listSidecars(engine, { target })).filter((x) => x.role === 'delve'), [], 'the failed sidecar is removed');
   });
 
-  it('ptrace denied (another debugger holds the process): delve\'s refusal is explained', async () => {
+  it('ptrace denied (another debugger holds the process): the relay answers attach with the sentence', async () => {
     const first = await startDelveSidecar(engine, { target, image });
     sidecars.push(first);
     const a = await connect(first);
-    let b: DapSocket | undefined;
+    const relay = new DapRelay({ start: () => goLauncher.start({ containerId: target, containerName: targetName, processId: 1, image, config: { container: targetName } }, { engine, forwards }) });
+    const b = new RelayClient(relay);
     await traced(a, async () => {
       await a.request('attach', { request: 'attach', ...delveAttachArguments({ pid: 1, substitutePath: [] }) });
-      const second = await startDelveSidecar(engine, { target, image, port: 4712 });
-      sidecars.push(second);
-      b = await connect(second);
-      const err = await b.request('attach', { request: 'attach', ...delveAttachArguments({ pid: 1, substitutePath: [] }) }).then(() => undefined, (e: Error) => e);
-      assert.ok(err, 'the second attach fails');
-      assert.match(explainAttachError(err.message, { pid: 1, container: targetName }) ?? err.message, /ptrace was refused/);
+      await b.request('initialize', { adapterID: 'sidecar', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+      // The first delve holds the default port: the second moves on to the next one.
+      await assert.rejects(b.request('attach', { container: targetName, processId: 1 }),
+        new RegExp(`delve may not trace PID 1 in container ${targetName}: ptrace was refused \\(.*operation not permitted.*\\)\\. The delve sidecar needs CAP_SYS_PTRACE`));
+      relay.dispose();
       await a.request('disconnect', { terminateDebuggee: false });
       await first.ended;
-      await second.dispose();
     });
+    const delves = async () => (await listSidecars(engine, { target, role: 'delve' })).map((x) => x.name);
+    for (const deadline = Date.now() + 15_000; (await delves()).length && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await delves(), [], 'both delve sidecars are gone');
     assert.equal((await docker.getContainer(target).inspect()).State.Running, true);
+  });
+
+  it('a delve image that cannot be built names the step, the engine\'s error and the setting', async () => {
+    await assert.rejects(startDelveSidecar(engine, { target, buildArgs: { BASE: 'container-sidecar-test/no-such-base:1' } }),
+      (e: Error) => e instanceof ImageBuildError && /Building the image container-sidecar\/delve:\w+ failed at step "FROM container-sidecar-test\/no-such-base:1": .*set sidecar\.debugger\.delveImage to an image/.test(e.message));
+    assert.deepEqual((await listSidecars(engine, { target })).filter((x) => x.role === 'delve'), []);
   });
 });
