@@ -49,10 +49,19 @@ export const SCENE = [
     run: ['--network', 'none', '--mount', 'type=bind,source={workspace}/node-app,target=/app,readonly'],
     cmd: ['/usr/bin/node', '/app/app.js'],
   },
+  {
+    name: 'go',
+    about: 'a static Go service alone in a scratch image (no shell), counting and serving 127.0.0.1:7071; its source is the workspace\'s go-app folder, mounted at /src',
+    image: 'go',
+    // The mount only lets "Attach Debugger Container" in the editor of go-app/main.go find this container; the binary is in the image.
+    run: ['--network', 'none', '--mount', 'type=bind,source={workspace}/go-app,target=/src,readonly'],
+  },
 ];
 
 /** The Node.js service's source, copied into the workspace so it can be opened and debugged there. */
 const NODE_APP = path.join(root, 'test/fixtures/node-target/app.js');
+/** The Go service's sources, likewise. */
+const GO_APP = path.join(root, 'test/fixtures/go-target');
 
 /** Where the demo keeps its workspace and VS Code profile: outside the clone. */
 export function defaultDemoDir() {
@@ -150,14 +159,17 @@ export function prepareProfile({ dir = defaultDemoDir(), images, vsix, codeServe
   const imageSettings = {
     'sidecar.files.helperImage': images.busybox,
     'sidecar.debugger.gdbImage': images.gdb,
+    'sidecar.debugger.delveImage': images.delve,
     'sidecar.ports.tunnelImage': images.busybox,
     // Local images only: the demo must work where no registry can be reached.
     'sidecar.debugger.profiles': [{ name: 'Shell (busybox)', image: images.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
   };
   fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}\n');
-  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n');
+  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n\n`go-app/main.go` is the source of what `demo-go` runs: set a breakpoint in `tick` and do the same; delve attaches.\n');
   fs.mkdirSync(path.join(workspace, 'node-app'), { recursive: true });
   fs.copyFileSync(NODE_APP, path.join(workspace, 'node-app', 'app.js'));
+  fs.mkdirSync(path.join(workspace, 'go-app'), { recursive: true });
+  for (const f of ['main.go', 'go.mod']) fs.copyFileSync(path.join(GO_APP, f), path.join(workspace, 'go-app', f));
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...imageSettings }, null, 2));
   fs.mkdirSync(extensionsDir, { recursive: true });
