@@ -500,17 +500,16 @@ export class SshDialAgent extends http.Agent {
     });
     // The error also goes to ready's rejection; avoid an unhandled one when no request waits.
     conn.ready.catch(() => undefined);
-    if (methods.length === 0) {
-      conn.closed = true;
-      conn.ready = Promise.reject(new TransportError(`${this.opts.label}: no ssh key to log in with: no ssh-agent (SSH_AUTH_SOCK is not set) and no key file (~/.ssh/id_ed25519, id_ecdsa, id_rsa, or IdentityFile in ~/.ssh/config). Create a key with ssh-keygen and add its .pub to the host's authorized_keys.`));
-      return conn;
-    }
+    // Even without a key to offer, connect: the host key is checked first, and its verdict matters more.
     client.connect(config);
     return conn;
   }
 
   private explain(e: Error & { level?: string; code?: string }): Error {
     const t = this.target;
+    if (e.level === 'client-authentication' && !t.agent && this.identities.length === 0) {
+      return new Error(`no ssh key to log in to ${t.host}:${t.port} with: no ssh-agent (SSH_AUTH_SOCK is not set) and no key file (~/.ssh/id_ed25519, id_ecdsa, id_rsa, or IdentityFile in ~/.ssh/config). Create a key with ssh-keygen and add its .pub to ~${t.user}/.ssh/authorized_keys on the host.`);
+    }
     if (e.level === 'client-authentication') {
       return new Error(`ssh refused the login of ${t.user} on ${t.host}:${t.port} with the keys offered (${[t.agent ? 'ssh-agent' : '', ...this.identities.map((i) => i.file)].filter(Boolean).join(', ')}); add your public key to ~${t.user}/.ssh/authorized_keys on the host, or name the right key with IdentityFile in ~/.ssh/config.`);
     }

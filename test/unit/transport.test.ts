@@ -171,6 +171,19 @@ describe('transports', () => {
     });
   });
 
+  it('checks the host key before anything else, and names a missing login key after', async () => {
+    const keyless = (knownHosts: string) => {
+      const home = fs.mkdtempSync(path.join(tmp, 'keyless-'));
+      fs.mkdirSync(path.join(home, '.ssh'));
+      fs.writeFileSync(path.join(home, '.ssh/config'), `Host remote-test\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User root\n  UserKnownHostsFile ${knownHosts}\n`);
+      return home;
+    };
+    const empty = path.join(tmp, 'known_hosts.empty2');
+    fs.writeFileSync(empty, '');
+    await assert.rejects(engineFor('ssh://remote-test', { ssh: { home: keyless(empty), agent: '' } }).ping(), (err: Error) => err instanceof HostKeyError && err.message.includes(sshd.fingerprint));
+    await assert.rejects(engineFor('ssh://remote-test', { ssh: { home: keyless(sshd.knownHosts), agent: '' } }).ping(), /no ssh key to log in to 127\.0\.0\.1:\d+ with/);
+  });
+
   it('refuses a changed host key and says how to remove the old one', async () => {
     const changed = path.join(tmp, 'known_hosts.changed');
     fs.writeFileSync(changed, sshd.otherHostKeyLine + '\n');
