@@ -119,6 +119,8 @@ export interface Workbench {
   workspace: string;
   /** The host PID of the process that started code-server (with pidNamespace: unshare, the namespace's parent). */
   serverPid: number;
+  /** Where the .vsix was installed: the extension's shipped files are below it. */
+  extensionsDir: string;
   close(): Promise<void>;
 }
 
@@ -140,7 +142,7 @@ export async function openWorkbench(name: string, opts: { workspace?: string; wo
   await page.goto(`${server.base}/?folder=${encodeURIComponent(workspace)}`);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   return {
-    page, browser, workspace, serverPid: server.process.pid!,
+    page, browser, workspace, serverPid: server.process.pid!, extensionsDir,
     async close() {
       await browser.close();
       server.stop();
