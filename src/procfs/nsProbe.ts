@@ -123,6 +123,11 @@ export async function probeNamespaces(engine: Engine, targets: ProbeTarget[], ti
       const why = Buffer.concat(err).toString().trim() || [...r.errors.values()][0] || 'no output';
       throw new ProbeError(`the namespace probe on ${engine.endpoint.label} could read no /proc/<pid>/ns (${why})`);
     }
+    // Every PID "gone" while the engine says they run: their cgroups do not name them (rootless
+    // Podman on cgroup v1 creates none), so no inode can be attributed; HostConfig is the honest answer.
+    if (targets.length > 0 && r.inodes.size === 0 && r.errors.size === 0) {
+      throw new ProbeError(`the namespace probe on ${engine.endpoint.label} found no process whose cgroup names its container (an engine that creates no cgroups per container, such as rootless Podman on cgroup v1)`);
+    }
     if (r.errors.size > 0 && r.inodes.size === 0) {
       throw new ProbeError(`the namespace probe on ${engine.endpoint.label} was refused reading /proc/<pid>/ns (${[...r.errors.values()][0]}; a security module such as AppArmor may deny it)`);
     }
