@@ -165,6 +165,30 @@ export const goDebugTests: HostTest[] = [
     }),
   },
   {
+    name: 'go: "Debug this process" on the Go process row attaches delve and hits the breakpoint',
+    fn: () => withGoTarget(async (id, name) => {
+      vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(MAIN, new vscode.Position(TICK_LINE - 1, 0)))]);
+      const stops = trackStops();
+      try {
+        const started = new Promise<vscode.DebugSession>((r) => vscode.debug.onDidStartDebugSession(r));
+        const hit = stops.next((e) => e.body.reason === 'breakpoint');
+        const hostPid = (await testDocker().getContainer(id).inspect()).State.Pid;
+        // What the Containers view hands the command for a process row.
+        assert.equal(await vscode.commands.executeCommand('sidecar.debugger.debugProcess', { containerId: id, process: { hostPid, nsPid: 1, command: '/app/go-target' } }), true);
+        const session = await started;
+        assert.equal(session.configuration.container, name);
+        assert.equal(session.configuration.debugger, 'go');
+        const threadId = (await hit).body.threadId!;
+        const top = ((await session.customRequest('stackTrace', { threadId, levels: 1 })) as DebugProtocol.StackTraceResponse['body']).stackFrames[0];
+        assert.equal(top?.name, 'main.tick');
+        vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
+        await stopAndCheck(session, id);
+      } finally {
+        stops.dispose();
+      }
+    }),
+  },
+  {
     name: 'go: "Attach Debugger Container" on main.go finds the container that mounts it and its Go process, attaches delve in one step and hits the breakpoint set in the file',
     fn: () => withGoTarget(async (id, name) => {
       await vscode.window.showTextDocument(MAIN);
