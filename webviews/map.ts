@@ -99,14 +99,22 @@ function render(): void {
         e.remove();
       }
       else {
-        e.data('label', (w.data as { label?: string }).label);
-        e.classes(w.classes as string);
+        // Only what changed: each set makes cytoscape restyle the element.
+        const label = (w.data as { label?: string }).label;
+        if (e.data('label') !== label) e.data('label', label);
+        if (e.scratch('classes') !== w.classes) {
+          e.scratch('classes', w.classes);
+          e.classes(w.classes as string);
+        }
       }
     });
   });
   const fresh = [...want.values()].filter((w) => cy.getElementById(w.data.id!).empty());
   const firstLayout = cy.nodes().empty();
   const added = cy.add(fresh);
+  added.forEach((e) => {
+    e.scratch('classes', want.get(e.id())!.classes);
+  });
   const drawn = seq;
   const done = () => {
     updateStatus(v);

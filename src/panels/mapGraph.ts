@@ -3,7 +3,7 @@
 import type { ContainerEntry } from '../views/model';
 import { TARGET_LABEL } from '../views/model';
 import type { NamespaceSnapshot } from '../procfs/namespaces';
-import { NS_TYPES, type MapGraph, type MapMember, type MapNamespace } from '../../webviews/protocol';
+import { NS_TYPES, type MapGraph, type MapMember, type MapNamespace, type MapViewState } from '../../webviews/protocol';
 
 export const ROLE_LABEL = 'io.container-sidecar.role';
 
@@ -49,4 +49,14 @@ export function buildMapGraph(containers: ReadonlyMap<string, ContainerEntry>, s
 /** Namespaces joined by more than one member: what the map draws by default. */
 export function sharedNamespaces(g: MapGraph): MapNamespace[] {
   return g.namespaces.filter((n) => n.members.length > 1);
+}
+
+/**
+ * The part of the graph the page can show under `state`: namespaces of hidden
+ * types and private ones stay on the host, and a toggle asks for them. Every
+ * running container has eight namespaces, so on a busy engine this is most of
+ * what every update would otherwise carry to the page.
+ */
+export function graphForView(g: MapGraph, state: MapViewState): MapGraph {
+  return { ...g, namespaces: g.namespaces.filter((n) => state.types.includes(n.type) && (state.showPrivate || n.members.length > 1)) };
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { SidecarContext } from '../context';
 import type { ExplorerModel, ModelChange } from '../views/model';
 import { DEFAULT_NS_TYPES, isMapViewState, parseMapMessage, type HostToMap, type MapAction, type MapGraph, type MapViewState } from '../../webviews/protocol';
-import { buildMapGraph } from './mapGraph';
+import { buildMapGraph, graphForView } from './mapGraph';
 import { pageHtml, webviewOptions } from './webview';
 
 export const MAP_VIEW_TYPE = 'sidecar.namespaceMap';
@@ -85,7 +85,7 @@ export class MapPanel implements vscode.Disposable {
   }
 
   private nextGraph(): MapGraph {
-    const graph = buildMapGraph(this.model.containers, this.model.snapshot);
+    const graph = graphForView(buildMapGraph(this.model.containers, this.model.snapshot), this.state);
     this.sent.set(++this.seq, graph);
     return graph;
   }
@@ -113,9 +113,16 @@ export class MapPanel implements vscode.Disposable {
           if (!this.model.loaded) await (this.loading ?? this.model.refresh());
           this.send();
           return;
-        case 'state':
+        case 'state': {
+          const more = m.state.showPrivate !== this.state.showPrivate || m.state.types.join() !== this.state.types.join();
           this.state = m.state;
+          // Other namespaces to show: they were left on the host.
+          if (more) {
+            this.version++;
+            this.send();
+          }
           return;
+        }
         case 'rendered': {
           const graph = this.sent.get(m.seq);
           for (const k of this.sent.keys()) if (k <= m.seq) this.sent.delete(k);

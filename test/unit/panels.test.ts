@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { Engine } from '../../src/engine/engine';
 import { resolveEndpoint } from '../../src/engine/connection';
 import { ExplorerModel } from '../../src/views/model';
-import { buildMapGraph, sharedNamespaces } from '../../src/panels/mapGraph';
+import { buildMapGraph, graphForView, sharedNamespaces } from '../../src/panels/mapGraph';
 import { envEntries, isSecretName, statsSample, toDetailsData } from '../../src/panels/detailsData';
 import { parseDetailsMessage, parseMapMessage, type MapGraph, type NsType } from '../../webviews/protocol';
 import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
@@ -96,6 +96,15 @@ describe('namespace map graph on real containers', () => {
         else if (ours.has(m)) assert.equal(inode(pids[Object.keys(ids).find((k) => ids[k] === m)!], n.type), n.inode, `${n.type} of ${m}`);
       }
     }
+  });
+
+  it('the page is sent the namespaces it can show: shown types, private ones only when asked', () => {
+    const dflt = graphForView(graph, { types: ['pid', 'net', 'ipc'], showPrivate: false, showStopped: true, table: false });
+    assert.deepEqual(dflt.members, graph.members, 'every member goes, stopped ones too');
+    assert.ok(dflt.namespaces.length > 0 && dflt.namespaces.every((n) => ['pid', 'net', 'ipc'].includes(n.type) && n.members.length > 1));
+    assert.ok(dflt.namespaces.some((n) => n.type === 'pid' && n.members.includes(ids.web) && n.members.includes(ids.dbg)), 'the shared pid namespace is there');
+    const all = graphForView(graph, { types: ['mnt'], showPrivate: true, showStopped: true, table: false });
+    assert.deepEqual(all.namespaces, graph.namespaces.filter((n) => n.type === 'mnt'));
   });
 
   it('details: env secrets are held back, other values shown; namespaces named', async () => {
