@@ -19,11 +19,17 @@ const TYPE_COLOURS: Record<NsType, string> = {
 const app = document.getElementById('app')!;
 const status = h('p', { class: 'muted', id: 'map-status', 'aria-live': 'polite' });
 const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Map options' });
-const graphBox = h('div', { id: 'graph', role: 'img', tabindex: 0 });
+const graphBox = h('div', {
+  id: 'graph', role: 'application', tabindex: 0, 'aria-roledescription': 'namespace map', 'aria-describedby': 'map-keys',
+  'aria-label': 'Namespace map',
+});
+const keysHelp = h('p', { id: 'map-keys', class: 'visually-hidden' }, 'Arrow keys move to the nearest node in that direction, Home and End to the first and last, typing a name jumps to it. Enter reveals the container in the Containers view; Shift+F10 or the Menu key opens its actions.');
+/** Says which node the keyboard is on, for screen readers. */
+const focusNote = h('p', { id: 'map-focus', class: 'visually-hidden', 'aria-live': 'polite' });
 const tableBox = h('div', { id: 'ns-table' });
 const tip = h('div', { class: 'tooltip', role: 'tooltip', hidden: true });
 const menu = h('div', { class: 'menu', role: 'menu', hidden: true });
-app.append(toolbar, status, graphBox, tableBox, tip, menu);
+app.append(toolbar, status, graphBox, keysHelp, focusNote, tableBox, tip, menu);
 
 const css = (v: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(v).trim() || fallback;
 
@@ -285,46 +291,136 @@ cy.on('tap', 'node.member', (e) => {
   if (id !== 'host') act('reveal', id);
 });
 
-cy.on('mouseover', 'node', (e) => {
-  const n = e.target as cytoscape.NodeSingular;
-  const id = n.id();
-  let text: string;
+/** What a node is, for its hover and for the keyboard's announcement. */
+function describe(id: string): string {
   if (id.startsWith('ns:')) {
     const ns = graph.namespaces.find((x) => `ns:${x.id}` === id);
-    text = ns ? `${ns.type} namespace\nInode: ${ns.inode ?? 'unknown'}\nMembers: ${ns.members.map(nameOf).join(', ')}` : id;
-  } else {
-    const m = graph.members.find((x) => x.id === id);
-    const joined = graph.namespaces.filter((x) => state.types.includes(x.type) && x.members.includes(id) && x.members.length > 1).map((x) => `${x.type} with ${x.members.filter((y) => y !== id).map(nameOf).join(', ')}`);
-    text = m ? `${m.name} (${m.kind}${m.kind === 'host' ? '' : `, ${m.state}`}${m.health ? `, ${m.health}` : ''})${m.image ? `\nImage: ${m.image}` : ''}${m.target ? `\nSidecar of ${nameOf(m.target)}` : ''}${joined.length ? `\nShares: ${joined.join('; ')}` : ''}` : id;
+    return ns ? `${ns.type} namespace\nInode: ${ns.inode ?? 'unknown'}\nMembers: ${ns.members.map(nameOf).join(', ')}` : id;
   }
+  const m = graph.members.find((x) => x.id === id);
+  const joined = graph.namespaces.filter((x) => state.types.includes(x.type) && x.members.includes(id) && x.members.length > 1).map((x) => `${x.type} with ${x.members.filter((y) => y !== id).map(nameOf).join(', ')}`);
+  return m ? `${m.name} (${m.kind}${m.kind === 'host' ? '' : `, ${m.state}`}${m.health ? `, ${m.health}` : ''})${m.image ? `\nImage: ${m.image}` : ''}${m.target ? `\nSidecar of ${nameOf(m.target)}` : ''}${joined.length ? `\nShares: ${joined.join('; ')}` : ''}` : id;
+}
+
+cy.on('mouseover', 'node', (e) => {
+  const n = e.target as cytoscape.NodeSingular;
   const p = n.renderedPosition();
-  tip.textContent = text;
+  tip.textContent = describe(n.id());
   tip.style.left = `${p.x + 16}px`;
   tip.style.top = `${p.y + graphBox.offsetTop + 16}px`;
   tip.hidden = false;
 });
 cy.on('mouseout', 'node', () => (tip.hidden = true));
 
-cy.on('cxttap', 'node.member', (e) => {
-  const id = e.target.id() as string;
-  if (id === 'host') return;
+function openMenu(id: string, p: cytoscape.Position): void {
   const m = graph.members.find((x) => x.id === id);
   const running = m?.state === 'running';
-  const item = (label: string, a: MapAction, enabled = true) => h('button', { role: 'menuitem', disabled: !enabled, onclick: () => { menu.hidden = true; act(a, id); } }, label);
+  const item = (label: string, a: MapAction, enabled = true) => h('button', { role: 'menuitem', disabled: !enabled, tabindex: -1, onclick: () => { closeMenu(); act(a, id); } }, label);
   menu.replaceChildren(
     item('Reveal in Containers View', 'reveal'), item('Show Details', 'details'),
     item('Attach Debugger Container', 'attach', running), item('Open Container in Explorer', 'files', running), item('Open Shell', 'shell', running));
-  const p = e.renderedPosition ?? e.target.renderedPosition();
+  menu.setAttribute('aria-label', `Actions for ${nameOf(id)}`);
   menu.style.left = `${p.x}px`;
   menu.style.top = `${p.y + graphBox.offsetTop}px`;
   menu.hidden = false;
   (menu.firstElementChild as HTMLElement | null)?.focus();
+}
+
+/** Closes the menu; focus goes back to the map if it was in the menu. */
+function closeMenu(): void {
+  const had = menu.contains(document.activeElement);
+  menu.hidden = true;
+  if (had) graphBox.focus();
+}
+
+cy.on('cxttap', 'node.member', (e) => {
+  const id = e.target.id() as string;
+  if (id !== 'host') openMenu(id, e.renderedPosition ?? e.target.renderedPosition());
+});
+// The menu is a menu for the keyboard too: arrows move between its enabled items.
+menu.addEventListener('keydown', (e) => {
+  const items = [...menu.querySelectorAll<HTMLButtonElement>('button:not(:disabled)')];
+  const i = items.indexOf(document.activeElement as HTMLButtonElement);
+  const to = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: items.length - 1 }[e.key];
+  if (to !== undefined && items.length) {
+    e.preventDefault();
+    items[(to + items.length) % items.length].focus();
+  } else if (e.key === 'Tab') closeMenu();
 });
 document.addEventListener('keydown', (e) => {
-  if (e.key === 'Escape') menu.hidden = true;
+  if (e.key === 'Escape') closeMenu();
 });
 document.addEventListener('click', (e) => {
   if (!menu.contains(e.target as Node)) menu.hidden = true;
+});
+
+// ---- keyboard on the map itself ----
+
+/** The node the keyboard is on: selected, kept in view, and named for screen readers. */
+function keyTo(n: cytoscape.NodeSingular): void {
+  cy.$(':selected').unselect();
+  n.select();
+  // Labels are not drawn when zoomed far out: come close enough to read them.
+  if (cy.zoom() < 0.8) cy.zoom(1);
+  const p = n.renderedPosition();
+  if (p.x < 30 || p.y < 30 || p.x > cy.width() - 30 || p.y > cy.height() - 30) cy.center(n);
+  focusNote.textContent = describe(n.id()).replace(/\n/g, '. ');
+}
+
+/** The nearest node from `from` in direction (dx, dy), preferring ones straight ahead. */
+function nearestToward(from: cytoscape.NodeSingular, dx: number, dy: number): cytoscape.NodeSingular | undefined {
+  const p = from.position();
+  let best: cytoscape.NodeSingular | undefined;
+  let score = Infinity;
+  cy.nodes().forEach((n) => {
+    if (n.same(from)) return;
+    const q = n.position();
+    const ahead = (q.x - p.x) * dx + (q.y - p.y) * dy;
+    if (ahead <= 0) return;
+    const aside = Math.abs((q.x - p.x) * dy - (q.y - p.y) * dx);
+    if (ahead + 2 * aside < score) {
+      score = ahead + 2 * aside;
+      best = n;
+    }
+  });
+  return best;
+}
+
+/** In reading order: top to bottom, then left to right. */
+const readingOrder = () => (cy.nodes('.member').toArray() as cytoscape.NodeSingular[]).sort((a, b) => a.position().y - b.position().y || a.position().x - b.position().x);
+
+let typed = '';
+let typedAt = 0;
+graphBox.addEventListener('keydown', (e) => {
+  if (e.target !== graphBox || e.altKey || e.ctrlKey || e.metaKey) return;
+  const current = cy.$('node:selected').first() as cytoscape.NodeSingular;
+  const dir = ({ ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] } as Record<string, [number, number]>)[e.key];
+  let handled = true;
+  // Any other key ends a typed name, as in VS Code's lists.
+  if (e.key.length !== 1) typed = '';
+  if (dir) {
+    const next = current.nonempty() ? nearestToward(current, ...dir) : readingOrder()[0];
+    if (next) keyTo(next);
+  } else if (e.key === 'Home' || e.key === 'End') {
+    const all = readingOrder();
+    if (all.length) keyTo(e.key === 'Home' ? all[0] : all[all.length - 1]);
+  } else if ((e.key === 'Enter' || e.key === ' ') && current.nonempty()) {
+    if (current.hasClass('member') && current.id() !== 'host') act('reveal', current.id());
+  } else if ((e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) && current.nonempty()) {
+    if (current.hasClass('member') && current.id() !== 'host') openMenu(current.id(), current.renderedPosition());
+  } else if (e.key.length === 1 && e.key !== ' ') {
+    // Type-ahead, as in VS Code's lists: the typed text jumps to the next member whose name starts with it.
+    typed = Date.now() - typedAt > 1000 ? e.key : typed + e.key;
+    typedAt = Date.now();
+    const all = readingOrder();
+    const match = (n: cytoscape.NodeSingular) => nameOf(n.id()).toLowerCase().startsWith(typed.toLowerCase());
+    const at = all.findIndex((n) => n.same(current));
+    // A new first letter moves on to the next match; more letters refine the current one.
+    const from = at < 0 ? 0 : typed.length === 1 ? at + 1 : at;
+    const hit = [...all.slice(from), ...all.slice(0, from)].find(match);
+    if (hit) keyTo(hit);
+  } else handled = false;
+  if (handled) e.preventDefault();
 });
 
 // Theme switches change the CSS variables; cytoscape needs resolved colours.

@@ -163,8 +163,39 @@ test('the namespace map matches /proc, follows a start, and a click reveals the 
   assert.match(await row.innerText(), new RegExp(`${n.ipc}.*${n.ipcJoin}|${n.ipcJoin}.*${n.ipc}`));
   await frame.getByRole('button', { name: 'Show graph' }).click();
 
-  // Clicking a node reveals it in the Containers view.
+  // The map itself works from the keyboard: typing a name goes to its node, arrows to a neighbour,
+  // Shift+F10 opens the actions as a menu, Escape returns to the map, Enter reveals in the tree.
   const tree = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Containers/i }) }).getByRole('tree');
+  const graphEl = frame.locator('#graph');
+  const selectedNode = () => frame.evaluate(() => (window as unknown as { sidecarMap: { $(s: string): { map<T>(f: (x: { id(): string }) => T): T[] } } }).sidecarMap.$('node:selected').map((x) => x.id()));
+  await graphEl.focus();
+  await graphEl.press('Home');
+  assert.equal((await selectedNode()).length, 1, 'Home selects a node');
+  await graphEl.pressSequentially(n.ipc);
+  await until(async () => (await selectedNode())[0] === ids.ipc, `typing ${n.ipc} selects its node`, 15_000);
+  assert.match(await frame.locator('#map-focus').innerText(), new RegExp(n.ipc), 'the node is named for screen readers');
+  await graphEl.press('Shift+F10');
+  const actions = frame.getByRole('menu', { name: `Actions for ${n.ipc}` });
+  await actions.waitFor({ timeout: 15_000 });
+  assert.equal(await frame.evaluate(() => (document as unknown as { activeElement: { textContent: string } }).activeElement.textContent), 'Reveal in Containers View');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await frame.evaluate(() => (document as unknown as { activeElement: { textContent: string } }).activeElement.textContent), 'Show Details');
+  await page.keyboard.press('Escape');
+  await actions.waitFor({ state: 'hidden', timeout: 15_000 });
+  assert.equal(await frame.evaluate(() => (document as unknown as { activeElement: { id: string } }).activeElement.id), 'graph', 'focus is back on the map');
+  const before = await frame.evaluate((id) => (window as unknown as { sidecarMap: { getElementById(i: string): { position(): { x: number } } } }).sidecarMap.getElementById(id).position().x, ids.ipc);
+  await graphEl.press('ArrowLeft');
+  const left = (await selectedNode())[0];
+  if (left !== ids.ipc) {
+    const x = await frame.evaluate((id) => (window as unknown as { sidecarMap: { getElementById(i: string): { position(): { x: number } } } }).sidecarMap.getElementById(id).position().x, left);
+    assert.ok(x < before, 'ArrowLeft goes to a node on the left');
+  }
+  await graphEl.pressSequentially(n.ipc);
+  await until(async () => (await selectedNode())[0] === ids.ipc, `typing ${n.ipc} again selects its node`, 15_000);
+  await graphEl.press('Enter');
+  await tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipc }).first().waitFor({ timeout: 30_000 });
+
+  // Clicking a node reveals it in the Containers view.
   const selected = tree.locator('.monaco-list-row[aria-selected="true"]', { hasText: n.ipcJoin }).first();
   const box = (await (await frame.frameElement()).boundingBox())!;
   try {
