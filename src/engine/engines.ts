@@ -19,6 +19,8 @@ export class EngineSet {
   constructor(discovery: Discovery, previous?: EngineSet, opts: EngineOptions = {}) {
     this.problems = discovery.problems;
     this.all = discovery.engines.map((e) => previous?.all.find((p) => sameEndpoint(p.endpoint, e)) ?? new Engine(e, opts));
+    // Engines of the previous set that this one does not keep: close what they hold open (ssh connections).
+    for (const p of previous?.all ?? []) if (!this.all.includes(p)) p.dispose();
   }
 
   /** More than one engine: the Containers view shows one root per engine. */
