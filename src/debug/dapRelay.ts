@@ -62,7 +62,7 @@ export interface DapLauncher {
    * are not named by the command line (Go: the build paths in the executable).
    * Without it, the workbench infers it from the process's script as for node.
    */
-  inferSourceFileMap?(o: { hostPid?: number; command: string; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined>;
+  inferSourceFileMap?(o: { engine: Engine; containerId: string; hostPid?: number; command: string; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined>;
 }
 
 /** Source paths both ways: `toClient` for what the server reports, `toRemote` for what VS Code sends. */

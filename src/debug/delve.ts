@@ -15,7 +15,7 @@ import { launchSidecar, removeSidecar } from '../engine/sidecars';
 import { containerProcesses, flattenProcesses } from '../procfs/processes';
 import type { DapLauncher } from './dapRelay';
 import { shippedImagesDir } from './gdbSidecar';
-import { type ByteReader, type GoBinaryInfo, readGoBinary, type SubstitutePath, substitutePaths } from './goBinary';
+import { bufferReader, type ByteReader, type GoBinaryInfo, readGoBinary, type SubstitutePath, substitutePaths } from './goBinary';
 
 /** Names a prebuilt delve image; empty (the default) builds images/delve/Dockerfile on first use. */
 export const DELVE_IMAGE_SETTING = 'sidecar.debugger.delveImage';
@@ -70,6 +70,47 @@ export async function inspectExe(hostPid: number): Promise<GoBinaryInfo | undefi
   } finally {
     await exe.close();
   }
+}
+
+/** Executables larger than this are not fetched whole through the engine: the answer is "unknown". */
+const MAX_ARCHIVE_EXE = 512 * 1024 * 1024;
+
+/**
+ * The executable a command line names (argv[0], when absolute), fetched from
+ * the container through the engine's archive API: the engine resolves the
+ * path inside the container's root, so this works without root and on a
+ * remote engine. Undefined when it cannot be told (relative name, a link, too
+ * large, gone).
+ */
+export async function inspectExeInContainer(engine: Engine, containerId: string, command: string): Promise<GoBinaryInfo | undefined> {
+  const exe = command.trim().split(/\s+/)[0] ?? '';
+  if (!exe.startsWith('/')) return undefined;
+  try {
+    const stream = (await engine.call((d) => d.getContainer(containerId).getArchive({ path: exe }))) as NodeJS.ReadableStream;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of stream as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > MAX_ARCHIVE_EXE + 1024) {
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        return undefined;
+      }
+      chunks.push(c);
+    }
+    const tar = Buffer.concat(chunks);
+    // One tar entry: a regular file ('0' or NUL) with its size in octal; a link says nothing about the program.
+    if (tar.length < 512 || (tar[156] !== 0x30 && tar[156] !== 0)) return undefined;
+    const len = parseInt(tar.toString('latin1', 124, 136).replace(/\0.*$/, '').trim(), 8);
+    if (!Number.isFinite(len) || tar.length < 512 + len) return undefined;
+    return await readGoBinary(bufferReader(tar.subarray(512, 512 + len)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a process's executable is: through /proc when this window may read it, else fetched from the container. */
+export async function processExe(o: { engine: Engine; containerId: string; hostPid?: number; command: string }): Promise<GoBinaryInfo | undefined> {
+  return (o.hostPid ? await inspectExe(o.hostPid) : undefined) ?? inspectExeInContainer(o.engine, o.containerId, o.command);
 }
 
 /** Refuses a process that is not Go before any sidecar starts. */
@@ -225,8 +266,8 @@ export async function startDelveSidecar(engine: Engine, o: DelveSidecarOptions):
  * build paths its executable records: see substitutePaths. The relay maps
  * paths with it, so delve itself gets no substitutePath.
  */
-export async function inferGoSourceFileMap(o: { hostPid?: number; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined> {
-  const info = o.hostPid ? await inspectExe(o.hostPid) : undefined;
+export async function inferGoSourceFileMap(o: { engine: Engine; containerId: string; hostPid?: number; command: string; folders: string[]; editorFiles: string[]; exists: (p: string) => boolean }): Promise<Record<string, string> | undefined> {
+  const info = await processExe(o);
   if (!info?.go) return undefined;
   const rules = substitutePaths({ binaryFiles: info.files, editorFiles: o.editorFiles, folders: o.folders, exists: o.exists });
   return rules.length ? Object.fromEntries(rules.map((r) => [r.to, r.from])) : undefined;
@@ -269,7 +310,7 @@ export const goLauncher: DapLauncher = {
     const procs = flattenProcesses(await containerProcesses({ id: detail.id, pid: detail.pid }).catch(() => []));
     const proc = procs.find((p) => p.nsPid === pid);
     if (procs.length && !proc) throw new DelveError(`There is no process with PID ${pid} in container ${detail.name}. Pick a process from the container's process list, or use "processName".`);
-    if (proc) requireGo(await inspectExe(proc.hostPid), { ...where, command: proc.command });
+    if (proc) requireGo(await processExe({ engine: deps.engine, containerId: detail.id, hostPid: proc.hostPid, command: proc.command }), { ...where, command: proc.command });
     const sidecar = await startOnFreePort(deps.engine, { target: detail.id, image: target.image, port: target.config.port, onProgress: deps.onProgress, signal: deps.signal });
     try {
       deps.onProgress?.(`forwarding delve's port ${sidecar.port}`);

@@ -11,7 +11,7 @@ import { LABELS } from '../engine/sidecars';
 import { DEBUG_TYPE, type SidecarAttachArguments } from './config';
 import { type ContainerCandidate, type ContainerFacts, debuggerForLanguage, type ProcessCandidate, type ProcessFacts, rankContainers, rankProcesses, soleContainer } from './fileTargets';
 import { scriptFolder } from './nodeInspector';
-import { inspectExe } from './delve';
+import { processExe } from './delve';
 import { listProcesses } from './targetProcesses';
 
 export const ATTACH_FILE_COMMAND = 'sidecar.debugger.attachFile';
@@ -51,7 +51,8 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   // hostPid 0: listed inside the container (this window cannot see the engine's /proc), so nothing to read by it.
   const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => {
     if (kind === 'go') {
-      const exe = p.hostPid ? await inspectExe(p.hostPid) : undefined;
+      // Through /proc when this window may read it, else fetched from the container by the engine.
+      const exe = await processExe({ engine: ctx.engine, containerId: detail.id, hostPid: p.hostPid || undefined, command: p.command });
       return { nsPid: p.nsPid, command: p.command, elf: exe?.elf, go: exe?.go };
     }
     return { nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' && p.hostPid ? await isElf(p.hostPid) : undefined };

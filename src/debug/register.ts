@@ -17,7 +17,7 @@ import { GDB_IMAGE_SETTING } from './gdbSidecar';
 import { builtImageForWorkbench, gdbImageForWorkbench } from './imageBuildUi';
 import { DapRelay, dapPaths, type DapLauncher } from './dapRelay';
 import { dapLauncher, debuggerForProcess } from './dapLaunchers';
-import { inspectExe } from './delve';
+import { processExe } from './delve';
 import { registerEditorAttach } from './editorAttach';
 import { SidecarDebugSession } from './session';
 import { debugAllowed, imageForStart, imageNow, launchImage } from '../trust/consent';
@@ -107,7 +107,7 @@ async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Prom
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
   // localRoot/remoteRoot (node) and sourceFileMap (DAP runtimes) are inferred when the session resolves.
-  const debuggerName = debuggerForProcess({ command: proc.command, go: await isGoProcess(proc.hostPid) });
+  const debuggerName = debuggerForProcess({ command: proc.command, go: await isGoProcess(ctx, target.id, proc) });
   if (debuggerName !== 'gdb') config.debugger = debuggerName as SidecarAttachArguments['debugger'];
   return config;
 }
@@ -189,7 +189,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       // No debugger named: pick it by what the process runs (gdb when that cannot be told).
       const target = await this.ctx.engine.inspect(String(config.container));
       const proc = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId)) : undefined;
-      if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(proc.hostPid) });
+      if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(this.ctx, target.id, proc) });
       picked ??= proc;
     }
     if (config.debugger === 'node') return this.resolveNode(config, picked);
@@ -233,7 +233,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     if (!config.sourceFileMap && launcher.inferSourceFileMap) {
       const proc = procs.find((p) => p.nsPid === config.processId);
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-      const map = await launcher.inferSourceFileMap({ hostPid: proc?.hostPid, command: proc?.command ?? '', folders, editorFiles: editorFiles(), exists: (p) => fs.existsSync(p) });
+      const map = await launcher.inferSourceFileMap({ engine: this.ctx.engine, containerId: target.id, hostPid: proc?.hostPid, command: proc?.command ?? '', folders, editorFiles: editorFiles(), exists: (p) => fs.existsSync(p) });
       if (map) {
         this.ctx.log.info(`${launcher.label}: sources of PID ${config.processId} in ${target.name}: ${Object.entries(map).map(([r, l]) => `${r} is ${l}`).join(', ')} (the workspace holds the same files)`);
         config.sourceFileMap = map;
@@ -372,9 +372,9 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
   }
 }
 
-/** Whether a host PID runs a Go program; undefined when /proc does not let this window read its executable. */
-async function isGoProcess(hostPid: number | undefined): Promise<boolean | undefined> {
-  return hostPid ? (await inspectExe(hostPid))?.go : undefined;
+/** Whether a process runs a Go program (its executable read through /proc, else from the container); undefined when that cannot be told. */
+async function isGoProcess(ctx: SidecarContext, containerId: string, proc: { hostPid?: number; command: string }): Promise<boolean | undefined> {
+  return (await processExe({ engine: ctx.engine, containerId, hostPid: proc.hostPid, command: proc.command }))?.go;
 }
 
 /** Workspace files the user has breakpoints in, and the active editor's: they pin source mappings down. */

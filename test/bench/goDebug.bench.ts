@@ -66,7 +66,7 @@ export async function run(report: Report): Promise<void> {
   const target = (await runContainer(docker, { name, image: IMAGES.go, cmd: [] })).id;
   const image = await ensureBuiltImage(engine, delveImageSpec({ buildArgs: { BASE: IMAGES.delve } }));
   const hostPid = (await docker.getContainer(target).inspect()).State.Pid;
-  const map = await inferGoSourceFileMap({ hostPid, folders: [], editorFiles: [MAIN], exists: fs.existsSync });
+  const map = await inferGoSourceFileMap({ engine, containerId: target, hostPid, command: '/app/go-target', folders: [], editorFiles: [MAIN], exists: fs.existsSync });
   if (!map) throw new Error('no source mapping for the Go target');
   const [buildDir, localDir] = Object.entries(map)[0]!;
   const buildPath = MAIN.replace(localDir, buildDir);

@@ -12,7 +12,7 @@ import { resolveEndpoint } from '../../../src/engine/connection';
 import { LABELS, listSidecars } from '../../../src/engine/sidecars';
 import { PortForwardService } from '../../../src/engine/portForward';
 import { containerProcesses, flattenProcesses } from '../../../src/procfs/processes';
-import { delveAttachArguments, goLauncher, DelvePortInUseError, delveImageSpec, explainAttachError, inspectExe, NotGoError, requireGo, startDelveSidecar, type DelveSidecar } from '../../../src/debug/delve';
+import { delveAttachArguments, goLauncher, inspectExeInContainer, processExe, DelvePortInUseError, delveImageSpec, explainAttachError, inspectExe, NotGoError, requireGo, startDelveSidecar, type DelveSidecar } from '../../../src/debug/delve';
 import { projectFiles, substitutePaths } from '../../../src/debug/goBinary';
 import { ensureBuiltImage, ImageBuildError } from '../../../src/engine/imageBuild';
 import { DapRelay } from '../../../src/debug/dapRelay';
@@ -101,6 +101,16 @@ describe('Go executables: detection and source paths', () => {
     assert.deepEqual(substitutePaths({ sourceFileMap: { '/build/repo/': '/src/repo/' }, binaryFiles: files, folders: ['/ws'], exists: (p) => ws.has(p) }),
       [{ from: '/src/repo', to: '/build/repo' }], 'a folder inferred for the build prefix the user mapped is not added');
     assert.deepEqual(substitutePaths({ binaryFiles: files, editorFiles: ['/x/other.go'], folders: [] }), []);
+  });
+
+  it('without /proc (not root, a remote engine): the executable named by the command line is fetched from the container by the engine', async () => {
+    const go = await inspectExeInContainer(engine, goTarget, '/app/go-target --flag');
+    assert.equal(go?.go, true);
+    assert.deepEqual(go?.files, (await inspectExe(await hostPidOf(goTarget)))?.files, 'the same file table as through /proc');
+    assert.deepEqual(await inspectExeInContainer(engine, cTarget, '/app/target'), { elf: true, go: false, files: [] });
+    assert.equal(await inspectExeInContainer(engine, goTarget, 'go-target'), undefined, 'a relative name cannot be told');
+    assert.equal(await inspectExeInContainer(engine, goTarget, '/no/such/file'), undefined);
+    assert.equal((await processExe({ engine, containerId: goTarget, hostPid: 0, command: '/app/go-target' }))?.go, true);
   });
 
   it('the go launcher refuses a process that is not Go, or no process, before any sidecar starts', async () => {
