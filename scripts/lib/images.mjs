@@ -18,6 +18,8 @@ export const IMAGES = {
   node: 'container-sidecar-test/node:1',
   go: 'container-sidecar-test/go:1',
   delve: 'container-sidecar-test/delve:1',
+  python: 'container-sidecar-test/python:1',
+  debugpy: 'container-sidecar-test/debugpy:1',
 };
 
 const RECIPE_LABEL = 'io.container-sidecar.recipe';
@@ -149,8 +151,35 @@ async function delve(tag) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** Debian's python3 only, with test/fixtures/python-target/app.py as /app/app.py. */
+async function python(tag) {
+  const app = path.join(fixtures, 'python-target/app.py');
+  const recipe = hash('python', 'bookworm', 'python3', fs.readFileSync(app, 'utf8'));
+  if (recipeOf(tag) === recipe) return;
+  await aptEnsure(['mmdebstrap']);
+  log(`building ${tag} with mmdebstrap (about a minute)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyimg-'));
+  const tar = path.join(dir, 'rootfs.tar');
+  await runLoud('mmdebstrap', ['--quiet', '--variant=apt', '--include=python3', '--customize-hook=mkdir -p "$1/app"', `--customize-hook=copy-in ${app} /app`, 'bookworm', tar]);
+  run('docker', ['import', '-c', 'CMD ["/usr/bin/python3", "/app/app.py"]', '-c', `LABEL ${RECIPE_LABEL}=${recipe}`, tar, tag]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The base of the debugpy image in tests (images/debugpy/Dockerfile skips its install on it): trixie's gdb and debugpy. */
+async function debugpy(tag) {
+  const recipe = hash('debugpy', 'trixie', 'gdb,python3-debugpy');
+  if (recipeOf(tag) === recipe) return;
+  await aptEnsure(['mmdebstrap']);
+  log(`building ${tag} with mmdebstrap (about a minute)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'debugpyimg-'));
+  const tar = path.join(dir, 'rootfs.tar');
+  await runLoud('mmdebstrap', ['--quiet', '--variant=apt', '--include=gdb,python3-debugpy', 'trixie', tar]);
+  run('docker', ['import', '-c', 'CMD ["/bin/bash"]', '-c', `LABEL ${RECIPE_LABEL}=${recipe}`, tar, tag]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export async function ensureImages(which = Object.keys(IMAGES)) {
-  const builders = { busybox, target, gdb, node, go, delve };
+  const builders = { busybox, target, gdb, node, go, delve, python, debugpy };
   for (const name of which) await builders[name](IMAGES[name]);
   return IMAGES;
 }

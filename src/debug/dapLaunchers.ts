@@ -1,11 +1,12 @@
 // Which debugger serves a process, and the runtimes whose debuggers speak DAP
 // themselves (their servers are relayed by dapRelay.ts). No vscode import.
 import type { DapLauncher } from './dapRelay';
+import { debugpyLauncher } from './debugpy';
 import { goLauncher } from './delve';
 import { isNodeCommand } from './nodeInspector';
 
 /** The DAP runtimes, by the attach attribute `debugger`. A new runtime adds its launcher here. */
-export const DAP_LAUNCHERS: readonly DapLauncher[] = [goLauncher];
+export const DAP_LAUNCHERS: readonly DapLauncher[] = [debugpyLauncher, goLauncher];
 
 export function dapLauncher(debuggerName: unknown): DapLauncher | undefined {
   return DAP_LAUNCHERS.find((l) => l.debugger === debuggerName);

@@ -269,7 +269,10 @@ export class DapRelay {
       const e = m as DebugProtocol.Event;
       if (DROPPED_EVENTS.has(e.event)) return;
       // A PID inside the container means nothing on the host: VS Code must never see one it could act on.
-      if (e.event === 'process' && e.body) delete (e.body as { systemProcessId?: number }).systemProcessId;
+      if (e.event === 'process' && e.body) {
+        delete (e.body as { systemProcessId?: number }).systemProcessId;
+        (e.body as { isLocalProcess?: boolean }).isLocalProcess = false;
+      }
       if (this.opts.paths && e.body) mapSourcePaths(e.body, (p) => this.opts.paths!.toClient(p));
     }
     if (m.type === 'response') {

@@ -23,6 +23,8 @@ export interface SidecarSpec {
   user?: string;
   env?: Record<string, string>;
   capAdd?: string[];
+  /** Capabilities to drop, e.g. ["ALL"] for a sidecar that others must be allowed to read through /proc. */
+  capDrop?: string[];
   /** Namespaces to join; pid and net default to true, ipc to true when the target allows it. */
   share?: { pid?: boolean; net?: boolean; ipc?: boolean };
   tty?: boolean;
@@ -92,7 +94,7 @@ export function validateSpec(spec: SidecarSpec): void {
   if (!SIDECAR_ROLES.includes(spec.role)) bad(`Sidecar role "${String(spec.role)}" is unknown; use one of ${SIDECAR_ROLES.join(', ')}.`);
   if (typeof spec.image !== 'string' || !spec.image.trim() || /\s/.test(spec.image)) bad(`"image" must be an image reference such as busybox:latest, not ${JSON.stringify(spec.image)}.`);
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  for (const k of ['cmd', 'entrypoint', 'capAdd'] as const) {
+  for (const k of ['cmd', 'entrypoint', 'capAdd', 'capDrop'] as const) {
     if (spec[k] !== undefined && !strings(spec[k])) bad(`"${k}" must be a list of strings, like ["sh", "-c", "ps"].`);
   }
   if (spec.user !== undefined && typeof spec.user !== 'string') bad('"user" must be a string such as "0" or "1000:1000".');
@@ -116,6 +118,7 @@ export function sidecarCreateOptions(spec: SidecarSpec, target: ContainerDetail,
     NetworkMode: share.net ? `container:${target.id}` : 'none',
     IpcMode: share.ipc && ipcShareable ? `container:${target.id}` : undefined,
     CapAdd: spec.capAdd?.length ? [...spec.capAdd] : undefined,
+    CapDrop: spec.capDrop?.length ? [...spec.capDrop] : undefined,
     // A sidecar that ends for any reason (detach, target stopped, window gone) leaves nothing behind.
     AutoRemove: true,
     // An init that reaps what the sidecar's tools leave behind, only for a sidecar with its own pid

@@ -10,6 +10,8 @@ export const IMAGES = {
   node: process.env.SIDECAR_IMAGE_NODE ?? 'container-sidecar-test/node:1',
   go: process.env.SIDECAR_IMAGE_GO ?? 'container-sidecar-test/go:1',
   delve: process.env.SIDECAR_IMAGE_DELVE ?? 'container-sidecar-test/delve:1',
+  python: process.env.SIDECAR_IMAGE_PYTHON ?? 'container-sidecar-test/python:1',
+  debugpy: process.env.SIDECAR_IMAGE_DEBUGPY ?? 'container-sidecar-test/debugpy:1',
 };
 
 export const TEST_LABEL = 'io.container-sidecar.test';

@@ -9,7 +9,8 @@ import { filesTests } from './files.itest';
 import { editorAttachTests } from './editorAttach.itest';
 import { panelsTests } from './panels.itest';
 import { goDebugTests } from './goDebug.itest';
+import { pythonDebugTests } from './pythonDebug.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests, 'python debug': pythonDebugTests });
 }
