@@ -2,8 +2,8 @@
 # namespaces) as `python3 -c <this file> PID PORT TOKEN MIN_PYTHON`, started by
 # src/debug/debugpy.ts. It checks the target, then waits for the holder sidecar
 # (found by TOKEN on its command line), whose debugpy the target imports
-# through /proc/<holder>/root, and runs debugpy's own `--pid` injection with
-# gdb. It reports on stdout, one JSON object a line:
+# through /proc/<holder>/root, and has gdb call debugpy's attach library in
+# the target to run the code that loads it. It reports on stdout, one JSON object a line:
 #   {"event": "target", "uid": U, "gid": G, "python": "3.11"}  start the holder as U:G
 #   {"event": "ready", "reused": bool}                          debugpy listens on PORT
 #   {"error": CODE, ...}                                        nothing was injected
@@ -190,35 +190,73 @@ spec = importlib.util.find_spec("debugpy")
 if not spec or not spec.origin:
     fail("nodebugpy")
 package = os.path.dirname(spec.origin)
-shared = "/proc/%d/root%s" % (holder, package)
+attach_libs = []
+for folder, _, files in os.walk(os.path.join(package, "_vendored", "pydevd", "pydevd_attach_to_process")):
+    attach_libs += [os.path.join(folder, f) for f in files if re.match(r"attach(_linux_amd64)?\.so$", f)]
+if not attach_libs:
+    fail("nodebugpy")
+# The target reads the same files through the holder's root.
+shared = "/proc/%d/root" % holder
+server_dir = shared + os.path.join(package, "server")
+attach_lib = shared + attach_libs[0]
 
-# gdb's default sysroot enters the target's mount namespace and is refused;
-# debugpy runs gdb with --nh --nx, so a wrapper first on PATH sets it.
+# What runs in the target, under gdb: it only starts a thread and returns. The
+# thread waits until gdb has detached, then loads debugpy, which starts its
+# adapter process. Forking while gdb is in the middle of a call into the
+# process left a thread stopped holding Python's GIL here (a hang); so the
+# call itself must not fork.
+setup = {"mode": "listen", "address": ["127.0.0.1", port], "wait_for_client": False, "log_to": None, "adapter_access_token": None}
+source = """
+import sys, threading
+def _container_sidecar_debugpy():
+    import time
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with open("/proc/self/status") as f:
+            if "\\nTracerPid:\\t0\\n" in f.read():
+                break
+        time.sleep(0.02)
+    sys.path.insert(0, %r)
+    try:
+        import attach_pid_injected
+    finally:
+        del sys.path[0]
+    attach_pid_injected.attach(%r)
+threading.Thread(target=_container_sidecar_debugpy, name="container-sidecar-debugpy", daemon=True).start()
+""" % (server_dir, setup)
+# Bytes as numbers: nothing in the C string gdb parses needs quoting.
+command = "exec(bytes([%s]).decode())" % ",".join(str(b) for b in source.encode())
+
 gdb = shutil.which("gdb")
 if not gdb:
     fail("nogdb")
-wrappers = "/tmp/container-sidecar-bin"
-os.makedirs(wrappers, exist_ok=True)
-with open(wrappers + "/gdb", "w") as f:
-    f.write('#!/bin/sh\nexec %s -iex "set sysroot /proc/%d/root" "$@"\n' % (gdb, pid))
-os.chmod(wrappers + "/gdb", 0o755)
-env = dict(os.environ, PATH=wrappers + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
-
-argv = [sys.executable, shared, "--listen", "127.0.0.1:%d" % port, "--pid", str(pid)]
+library = os.path.splitext(os.path.basename(attach_lib))[0]
+argv = [
+    gdb, "--nw", "--nh", "--nx", "--batch",
+    # gdb's default sysroot enters the target's mount namespace and is refused.
+    "-iex", "set sysroot /proc/%d/root" % pid,
+    "--pid", str(pid),
+    "-ex", "set scheduler-locking off",
+    "-ex", "set architecture auto",
+    "-ex", 'call (void*)dlopen("%s", 2)' % attach_lib,
+    "-ex", "sharedlibrary %s" % library,
+    "-ex", 'call (int)DoAttach(0, "%s", 0)' % command,
+]
 try:
-    run = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
+    run = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=180)
     output = run.stdout.decode("utf-8", "replace")
-    code = run.returncode
+    returncode = run.returncode
 except subprocess.TimeoutExpired as e:
     output = (e.stdout or b"").decode("utf-8", "replace")
-    code = -1
-tail = "\n".join(output.strip().splitlines()[-12:])
+    returncode = -1
+tail = "\n".join(line for line in output.strip().splitlines()[-12:] if "DoAttach" not in line)
 if re.search(r"ptrace: Operation not permitted|Could not attach to process", output):
     fail("ptrace", detail=tail)
-if code != 0:
+# $1 is dlopen's handle, $2 what DoAttach returned (0: the code ran).
+if returncode != 0 or not re.search(r"^\$2 = 0$", output, re.M):
     fail("inject", detail=tail)
 
-deadline = time.time() + 30
+deadline = time.time() + 60
 while not listener(port):
     if time.time() > deadline:
         fail("nolisten", detail=tail)

@@ -56,12 +56,22 @@ export const SCENE = [
     // The mount only lets "Attach Debugger Container" in the editor of go-app/main.go find this container; the binary is in the image.
     run: ['--network', 'none', '--mount', 'type=bind,source={workspace}/go-app,target=/src,readonly'],
   },
+  {
+    name: 'python',
+    about: "Debian's python3 only, running /app/app.py, bind mounted from the workspace's python-app folder",
+    image: 'python',
+    // The mount lets "Attach Debugger Container" in the editor of python-app/app.py find this container.
+    run: ['--network', 'none', '--mount', 'type=bind,source={workspace}/python-app,target=/app,readonly'],
+    cmd: ['/usr/bin/python3', '/app/app.py'],
+  },
 ];
 
 /** The Node.js service's source, copied into the workspace so it can be opened and debugged there. */
 const NODE_APP = path.join(root, 'test/fixtures/node-target/app.js');
 /** The Go service's sources, likewise. */
 const GO_APP = path.join(root, 'test/fixtures/go-target');
+/** The Python service's source, likewise. */
+const PYTHON_APP = path.join(root, 'test/fixtures/python-target/app.py');
 
 /** Where the demo keeps its workspace and VS Code profile: outside the clone. */
 export function defaultDemoDir() {
@@ -160,16 +170,20 @@ export function prepareProfile({ dir = defaultDemoDir(), images, vsix, codeServe
     'sidecar.files.helperImage': images.busybox,
     'sidecar.debugger.gdbImage': images.gdb,
     'sidecar.debugger.delveImage': images.delve,
+    // The test base of the debugpy image already holds python3, debugpy and gdb.
+    'sidecar.debugger.debugpyImage': images.debugpy,
     'sidecar.ports.tunnelImage': images.busybox,
     // Local images only: the demo must work where no registry can be reached.
     'sidecar.debugger.profiles': [{ name: 'Shell (busybox)', image: images.busybox, command: ['sh'], capabilities: ['SYS_PTRACE'] }],
   };
   fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}\n');
-  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n\n`go-app/main.go` is the source of what `demo-go` runs: set a breakpoint in `tick` and do the same; delve attaches.\n');
+  fs.writeFileSync(path.join(workspace, 'README.md'), '# Container Sidecar demo\n\nThe Containers view lists the demo scene under "container-sidecar-demo".\n\n`node-app/app.js` is what `demo-node` runs (mounted at /app): set a breakpoint in `tick`, then **Attach Debugger Container to This File\'s Process** from the editor title.\n\n`go-app/main.go` is the source of what `demo-go` runs: set a breakpoint in `tick` and do the same; delve attaches.\n\n`python-app/app.py` is what `demo-python` runs: the same, with the Python debugger.\n');
   fs.mkdirSync(path.join(workspace, 'node-app'), { recursive: true });
   fs.copyFileSync(NODE_APP, path.join(workspace, 'node-app', 'app.js'));
   fs.mkdirSync(path.join(workspace, 'go-app'), { recursive: true });
   for (const f of ['main.go', 'go.mod']) fs.copyFileSync(path.join(GO_APP, f), path.join(workspace, 'go-app', f));
+  fs.mkdirSync(path.join(workspace, 'python-app'), { recursive: true });
+  fs.copyFileSync(PYTHON_APP, path.join(workspace, 'python-app', 'app.py'));
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...imageSettings }, null, 2));
   fs.mkdirSync(extensionsDir, { recursive: true });

@@ -26,7 +26,7 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   if (target.scheme !== 'file') throw new Error(`${target.toString()} is not a file of this machine's workspace; for a file inside a container use "Attach Debugger Container" on the container.`);
   const doc = await vscode.workspace.openTextDocument(target);
   const kind = debuggerForLanguage(doc.languageId);
-  if (!kind) throw new Error(`No debugger fits ${doc.languageId} files yet: C, C++ and Rust attach gdb, JavaScript and TypeScript attach Node.js, Go attaches delve.`);
+  if (!kind) throw new Error(`No debugger fits ${doc.languageId} files yet: C, C++ and Rust attach gdb, JavaScript and TypeScript attach Node.js, Python attaches debugpy, Go attaches delve.`);
   // The file as the engine knows it: a workspace opened through a symlink still matches a mount of the real folder.
   const opened = target.fsPath;
   const real = await fs.realpath(opened).catch(() => opened);
@@ -60,8 +60,8 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   const inContainer = chosen.mount ? path.posix.join(chosen.mount.destination, path.relative(chosen.mount.source, file).split(path.sep).join('/')) : undefined;
   const procs = rankProcesses(kind, file, inContainer, facts);
   if (!procs.length) {
-    throw new Error(kind === 'node'
-      ? `No node process runs in container ${detail.name}. Start the script there, or pick another container.`
+    throw new Error(kind === 'node' || kind === 'python'
+      ? `No ${kind} process runs in container ${detail.name}. Start the script there, or pick another container.`
       : kind === 'go'
         ? `No Go program runs in container ${detail.name}. Start it there, or pick another container.`
         : `No process in container ${detail.name} is a program gdb can attach to (shells and init helpers are left out). Start the program there, or pick another container.`);
@@ -79,6 +79,11 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   };
   // go: sourceFileMap is inferred when the session resolves, from the build paths in the executable and this file.
   if (kind === 'go') config.debugger = 'go';
+  if (kind === 'python') {
+    config.debugger = 'python';
+    // A bind mount says exactly which host folder the container sees where; else the adapter infers it from the script.
+    if (chosen.mount) config.sourceFileMap = { [chosen.mount.destination]: chosen.mount.source };
+  }
   if (kind === 'node') {
     config.debugger = 'node';
     // A bind mount says exactly which host folder the container sees where.

@@ -3,8 +3,9 @@
 // Pure data in, ranked data out; no vscode, no engine calls.
 import path from 'node:path';
 import { isNodeCommand } from './nodeInspector';
+import { isPythonCommand } from './dapLaunchers';
 
-export type DebuggerKind = 'gdb' | 'node' | 'go';
+export type DebuggerKind = 'gdb' | 'node' | 'python' | 'go';
 
 /** The debugger for an editor language, or undefined when none fits yet. */
 export function debuggerForLanguage(languageId: string): DebuggerKind | undefined {
@@ -16,6 +17,8 @@ export function debuggerForLanguage(languageId: string): DebuggerKind | undefine
     case 'javascript':
     case 'typescript':
       return 'node';
+    case 'python':
+      return 'python';
     case 'go':
       return 'go';
   }
@@ -142,9 +145,9 @@ export interface ProcessCandidate {
 const HELPERS = /(^|\/)(sh|bash|ash|dash|zsh|busybox|sleep|tini|docker-init|dumb-init|catatonit|gdb|gdbserver|strace|tail|cat)$/;
 
 /**
- * The processes `debuggerKind` can attach to, most likely first. For node:
- * node processes, the one running the file (or a script of the same name)
- * first. For gdb: ELF programs other than shells and init helpers, the one
+ * The processes `debuggerKind` can attach to, most likely first. For node
+ * and python: that interpreter's processes, the one running the file (or a
+ * script of the same name) first. For gdb: ELF programs other than shells and init helpers, the one
  * named like the file (target.c -> target) first. For go: Go programs, the
  * one named like the file's folder (cmd/api/main.go -> api) first; where the
  * executables cannot be read, programs as for gdb, ranked lower.
@@ -155,8 +158,8 @@ export function rankProcesses(kind: DebuggerKind, file: string, fileInContainer:
   for (const p of procs) {
     const argv = p.command.trim().split(/\s+/);
     const exe = argv[0] ?? '';
-    if (kind === 'node') {
-      if (!isNodeCommand(p.command)) continue;
+    if (kind === 'node' || kind === 'python') {
+      if (!(kind === 'node' ? isNodeCommand(p.command) : isPythonCommand(p.command))) continue;
       const script = argv.slice(1).find((a) => !a.startsWith('-')) ?? '';
       let score = 10;
       if (fileInContainer && script === fileInContainer) score = 100;
@@ -169,7 +172,7 @@ export function rankProcesses(kind: DebuggerKind, file: string, fileInContainer:
       const named = name === folder || name === stem ? 50 : 0;
       out.push({ process: p, score: (p.go ? 50 : 0) + named + 10 });
     } else {
-      if (p.elf === false || isNodeCommand(p.command) || HELPERS.test(exe) || /^\[.*\]$/.test(exe)) continue;
+      if (p.elf === false || isNodeCommand(p.command) || isPythonCommand(p.command) || HELPERS.test(exe) || /^\[.*\]$/.test(exe)) continue;
       const name = path.posix.basename(exe).toLowerCase();
       out.push({ process: p, score: name === stem ? 100 : name.includes(stem) || (name.length > 1 && stem.includes(name)) ? 50 : 10 });
     }

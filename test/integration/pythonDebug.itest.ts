@@ -51,6 +51,9 @@ export const pythonDebugTests: HostTest[] = [
       const t = await runContainer(docker, { name, image: IMAGES.python, cmd: ['python3', '/app/app.py'] });
       const cfg = vscode.workspace.getConfiguration('sidecar.debugger');
       await cfg.update('debugpyImage', image, vscode.ConfigurationTarget.Global);
+      // The forward's tunnel: no registry here, so the local busybox.
+      const ports = vscode.workspace.getConfiguration('sidecar.ports');
+      await ports.update('tunnelImage', IMAGES.busybox, vscode.ConfigurationTarget.Global);
       try {
         vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(APP, new vscode.Position(11, 0)))]);
         const started = new Promise<vscode.DebugSession>((r) => vscode.debug.onDidStartDebugSession(r));
@@ -92,6 +95,7 @@ export const pythonDebugTests: HostTest[] = [
         vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
         if (vscode.debug.activeDebugSession) await vscode.debug.stopDebugging();
         await cfg.update('debugpyImage', undefined, vscode.ConfigurationTarget.Global);
+        await ports.update('tunnelImage', undefined, vscode.ConfigurationTarget.Global);
         await removeQuietly(docker, [t.id, ...await sidecarsOf(t.id)]);
       }
     },

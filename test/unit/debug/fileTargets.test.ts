@@ -7,9 +7,9 @@ import { type ContainerFacts, debuggerForLanguage, holds, imageScore, rankContai
 const c = (name: string, image: string, extra: Partial<ContainerFacts> = {}): ContainerFacts => ({ id: `id-${name}`, name, image, labels: {}, mounts: [], ...extra });
 
 describe('the debugger follows the file language', () => {
-  it('gdb for C, C++ and Rust; node for JavaScript and TypeScript; go for Go; nothing for others', () => {
+  it('gdb for C, C++ and Rust; node for JavaScript and TypeScript; python for Python; go for Go; nothing for others', () => {
     assert.deepEqual(['c', 'cpp', 'rust', 'javascript', 'typescript', 'python', 'go', 'plaintext'].map(debuggerForLanguage),
-      ['gdb', 'gdb', 'gdb', 'node', 'node', undefined, 'go', undefined]);
+      ['gdb', 'gdb', 'gdb', 'node', 'node', 'python', 'go', undefined]);
   });
 });
 
@@ -84,7 +84,14 @@ describe('processes that run a file', () => {
     { nsPid: 13, command: '/app/run.sh', elf: false },
     { nsPid: 14, command: '[kworker]', elf: undefined },
     { nsPid: 15, command: 'sleep 3600', elf: true },
+    { nsPid: 16, command: '/usr/bin/python3 -u /app/loop.py', elf: true },
+    { nsPid: 17, command: 'python3.11 /app/serve.py', elf: true },
   ];
+
+  it('python: only python processes; the one running this very file first', () => {
+    assert.deepEqual(rankProcesses('python', '/w/app/serve.py', '/app/serve.py', procs).map((p) => p.process.nsPid), [17, 16]);
+    assert.deepEqual(rankProcesses('python', '/w/x/loop.py', undefined, procs).map((p) => p.process.nsPid), [16, 17]);
+  });
 
   it('node: only node processes; the one running this very file first, then one of the same name', () => {
     assert.deepEqual(rankProcesses('node', '/w/app/server.js', '/app/server.js', procs).map((p) => p.process.nsPid), [9, 8]);
