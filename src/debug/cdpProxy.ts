@@ -54,10 +54,16 @@ function evaluatedCode(msg: CdpMessage): string | undefined {
   return `${msg.params?.expression ?? ''}\n${msg.params?.functionDeclaration ?? ''}`;
 }
 
-/** Starts the proxy on 127.0.0.1 (a free port) in front of the inspector at upstreamHost:upstreamPort. */
-export async function startCdpProxy(o: { upstreamPort: number; upstreamHost?: string; log?: ProxyLogger }): Promise<CdpProxy> {
+/**
+ * Starts the proxy on 127.0.0.1 (a free port) in front of the inspector at
+ * upstreamHost:upstreamPort. `discovery`: documents just read from the
+ * inspector (path -> JSON), each answered once from memory: every request
+ * through a tunnel costs an exec in it, and the debugger asks for them first.
+ */
+export async function startCdpProxy(o: { upstreamPort: number; upstreamHost?: string; log?: ProxyLogger; discovery?: Record<string, unknown> }): Promise<CdpProxy> {
   const upstreamHost = o.upstreamHost ?? '127.0.0.1';
   const log = o.log;
+  const fresh = new Map(Object.entries(o.discovery ?? {}));
   let withheld = 0;
   const sockets = new Set<WebSocket>();
 
@@ -70,8 +76,17 @@ export async function startCdpProxy(o: { upstreamPort: number; upstreamHost?: st
 
   /** GETs the inspector's HTTP endpoint; the discovery documents get their WebSocket URLs pointed here. */
   async function relayHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const { status, headers, body } = await httpGet(upstreamHost, o.upstreamPort, req.url ?? '/');
     const pathname = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    const key = pathname === '/json' ? '/json/list' : pathname;
+    if (fresh.has(key)) {
+      const doc = fresh.get(key);
+      fresh.delete(key);
+      const out = Buffer.from(JSON.stringify(rewriteDiscovery(doc, `127.0.0.1:${port}`)));
+      res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': out.length });
+      res.end(out);
+      return;
+    }
+    const { status, headers, body } = await httpGet(upstreamHost, o.upstreamPort, req.url ?? '/');
     if (status === 200 && ['/json', '/json/list', '/json/version'].includes(pathname)) {
       const doc: unknown = JSON.parse(body.toString('utf8'));
       const out = Buffer.from(JSON.stringify(rewriteDiscovery(doc, `127.0.0.1:${port}`)));

@@ -147,13 +147,23 @@ function collect(engine: Engine, s: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** Polls the inspector's /json/list through the forwarded port until it answers; its answer (the targets). */
-export async function waitForInspector(port: number, timeoutMs = 15_000): Promise<unknown> {
+/** The inspector's discovery documents, as read through the forward. */
+export interface InspectorDiscovery {
+  '/json/list': unknown;
+  '/json/version': unknown;
+}
+
+/**
+ * Polls the inspector through the forwarded port until it answers; both of
+ * its discovery documents, read at once (each read is an exec in the tunnel).
+ */
+export async function waitForInspector(port: number, timeoutMs = 15_000): Promise<InspectorDiscovery> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
     try {
-      return await getJson(port, '/json/list');
+      const [list, version] = await Promise.all([getJson(port, '/json/list'), getJson(port, '/json/version')]);
+      return { '/json/list': list, '/json/version': version };
     } catch (err) {
       last = err instanceof Error ? err.message : String(err);
     }

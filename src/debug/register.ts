@@ -6,7 +6,7 @@ import type { SidecarContext } from '../context';
 import type { SidecarManager } from '../sidecars';
 import fs from 'node:fs';
 import path from 'node:path';
-import { INSPECTOR_PORT, inferRoots, inspectorScript, pickByName, scriptPath, sendInspectSignal, waitForInspector } from './nodeInspector';
+import { INSPECTOR_PORT, inferRoots, type InspectorDiscovery, inspectorScript, pickByName, scriptPath, sendInspectSignal, waitForInspector } from './nodeInspector';
 import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
 import { LABELS } from '../engine/sidecars';
@@ -288,19 +288,21 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       ]);
       const fwd = forwarded.status === 'fulfilled' ? forwarded.value : undefined;
       let script: string | undefined;
+      let discovery: InspectorDiscovery;
       try {
         // The signal's error says more (no such process, not node) than the forward's.
         if (signalled.status === 'rejected') throw signalled.reason;
         if (!fwd) throw (forwarded as PromiseRejectedResult).reason;
         // The inspector names the script it runs: the roots need no process listing.
-        script = inspectorScript(await waitForInspector(fwd.localPort)) ?? (command ? scriptPath(command) : undefined);
+        discovery = await waitForInspector(fwd.localPort);
+        script = inspectorScript(discovery['/json/list']) ?? (command ? scriptPath(command) : undefined);
       } catch (err) {
         if (fwd) await forwards.stop(fwd.id);
         throw err;
       }
       const roots = await this.nodeRoots(config, script, target.name);
       // js-debug talks to the proxy, never to the forward: see cdpProxy.ts for why.
-      const proxy = await startCdpProxy({ upstreamPort: fwd.localPort, log: this.ctx.log });
+      const proxy = await startCdpProxy({ upstreamPort: fwd.localPort, log: this.ctx.log, discovery: { ...discovery } });
       this.ctx.log.info(`Node.js inspector of PID ${pid} in ${target.name} forwarded to 127.0.0.1:${fwd.localPort}, debugger proxy on 127.0.0.1:${proxy.port}`);
       if (!vscode.extensions.getExtension(JS_DEBUG)) this.ctx.log.warn(`${JS_DEBUG} is not installed; the node attach needs VS Code's built-in JavaScript debugger.`);
       // The proxy and the forward live as long as the node session.

@@ -426,7 +426,7 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     try {
       let procs = await containerProcesses({ id: entry.model.id, pid: entry.detail?.pid });
       if (procs.length === 0 && entry.detail?.pid) procs = await this.processesInside(entry.model.id);
-      if (procs.length === 0) return [new InfoItem('No processes visible', 'the engine\'s processes are not in this machine\'s /proc', s, `procnone:${s.containerId}`)];
+      if (procs.length === 0) return [new InfoItem('No processes visible', 'neither this machine\'s /proc nor ps in a helper container shows any', s, `procnone:${s.containerId}`)];
       return procs.map((p) => new ProcessItem(p, s.containerId, s));
     } catch (err) {
       return [new InfoItem('Cannot read processes', err instanceof Error ? err.message : String(err), s, `procerr:${s.containerId}`, 'warning')];

@@ -132,6 +132,22 @@ describe('CDP proxy in front of a real Node.js inspector', () => {
     }
   });
 
+  it('answers each discovery document it was given once from memory (rewritten), then asks the inspector', async () => {
+    const given = { '/json/list': [{ title: 'given[7]', webSocketDebuggerUrl: 'ws://127.0.0.1:9229/abc' }], '/json/version': { Browser: 'given' } };
+    const p2 = await startCdpProxy({ upstreamPort: inspectorPort, discovery: given });
+    try {
+      const first = await getJson(p2.port, '/json') as { title: string; webSocketDebuggerUrl: string }[];
+      assert.deepEqual(first, [{ title: 'given', webSocketDebuggerUrl: `ws://127.0.0.1:${p2.port}/abc` }]);
+      assert.deepEqual(await getJson(p2.port, '/json/version'), { Browser: 'given' });
+      const second = await getJson(p2.port, '/json/list') as { title: string; webSocketDebuggerUrl: string }[];
+      assert.notEqual(second[0].title, 'given', 'the second answer is the inspector\'s');
+      assert.match(second[0].webSocketDebuggerUrl, new RegExp(`^ws://127\\.0\\.0\\.1:${p2.port}/`));
+      assert.match((await getJson(p2.port, '/json/version') as { Browser: string }).Browser, /^node\.js\//);
+    } finally {
+      await p2.close();
+    }
+  });
+
   it('closeInspector closes the inspector that SIGUSR1 would have left open; the process runs on', async () => {
     assert.equal(await closeInspector({ upstreamPort: inspectorPort }), true);
     const until = Date.now() + 10_000;
