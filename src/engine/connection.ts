@@ -138,8 +138,10 @@ export function createClient(endpoint: Endpoint): Docker {
     // dockerode's own ssh support opens a new ssh connection per request and
     // accepts any host key; our agent shares one connection and checks the key.
     const agent = new SshDialAgent(endpoint.ssh, { label: endpoint.label });
-    // The host name only fills the Host header; the agent decides where bytes go.
-    return new Docker({ ...endpoint.options, host: 'docker', port: 80, protocol: 'http', timeout: undefined, agent } as Docker.DockerOptions);
+    // The agent decides where bytes go. A socketPath (never opened: the agent makes every
+    // connection) keeps VS Code's proxy support away: in the extension host it replaces the agent of
+    // every host/port request with its own, which then looked up a host named after our placeholder.
+    return new Docker({ socketPath: `/container-sidecar-ssh/${endpoint.ssh.host}:${endpoint.ssh.port}`, protocol: 'http', timeout: undefined, agent } as Docker.DockerOptions);
   }
   return new Docker({ ...endpoint.options, timeout: undefined });
 }

@@ -391,7 +391,9 @@ export class SshDialAgent extends http.Agent {
   private readonly identities: { file: string; key: Buffer }[];
 
   constructor(readonly target: SshTarget, private readonly opts: SshAgentOptions) {
-    super({ keepAlive: false });
+    // Channels are kept for the next request: each new one runs `docker system dial-stdio` on the host
+    // (a process start there, tenths of a second on a busy host). A few idle ones stay open.
+    super({ keepAlive: true, maxFreeSockets: 4 });
     this.backoff = opts.minBackoffMs ?? 500;
     this.identities = readIdentities(target, opts.label);
   }
