@@ -194,7 +194,7 @@ describe('python: debugpy loaded from sidecars, relayed over DAP', () => {
     assert.equal(procs.find((p) => p.pid === 1)?.command, 'python3 /app/app.py');
   }));
 
-  it('a second attach reuses the loaded debugpy without injecting again; a condition and a logpoint', async () => {
+  it('a second attach reuses the loaded debugpy without injecting again; a condition, a hit count and a logpoint', async () => {
     const adaptersBefore = (await targetProcesses(target)).filter((p) => /debugpy\/adapter/.test(p.command));
     assert.equal(adaptersBefore.length, 1);
     relay = relayFor(dapTarget(target, targetName));
@@ -208,11 +208,21 @@ describe('python: debugpy loaded from sidecars, relayed over DAP', () => {
       const scopes = (await dc.ok<DebugProtocol.ScopesResponse>('scopes', { frameId: top.id })).body.scopes;
       const n = Number((await dc.ok<DebugProtocol.VariablesResponse>('variables', { variablesReference: scopes[0].variablesReference })).body.variables.find((x) => x.name === 'n')?.value);
       assert.equal(n % 3, 0);
+      // A hit count: the third time the line runs from here on.
+      await dc.ok('setBreakpoints', { source: { path: APP }, breakpoints: [{ line: LINE, hitCondition: '3' }] });
+      let from2 = dc.events.length;
+      await dc.ok('continue', { threadId: stopped.body.threadId });
+      const third = await dc.waitEvent<DebugProtocol.StoppedEvent>('stopped', undefined, undefined, from2);
+      const top3 = (await dc.ok<DebugProtocol.StackTraceResponse>('stackTrace', { threadId: third.body.threadId })).body.stackFrames[0];
+      const ev3 = await dc.ok<DebugProtocol.EvaluateResponse>('evaluate', { expression: 'n', frameId: top3.id, context: 'watch' });
+      assert.equal(Number(ev3.body.result), n + 3);
       // A logpoint logs and does not stop.
       await dc.ok('setBreakpoints', { source: { path: APP }, breakpoints: [{ line: LINE + 1, logMessage: 'total is {total}' }] });
       const logged = dc.waitEvent<DebugProtocol.OutputEvent>('output', (e) => /total is \d+/.test(e.body.output));
-      await dc.ok('continue', { threadId: stopped.body.threadId });
+      from2 = dc.events.length;
+      await dc.ok('continue', { threadId: third.body.threadId });
       await logged;
+      assert.equal(dc.events.slice(from2).some((e) => e.event === 'stopped'), false, 'a logpoint does not stop');
       await dc.ok('disconnect', { restart: false, terminateDebuggee: true });
     });
     relay.dispose();
