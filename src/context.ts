@@ -45,6 +45,19 @@ export class SidecarContext implements vscode.Disposable {
     return this.engines.default;
   }
 
+  /**
+   * The engine id an argument names: a container's `engineId`, an `engineId`
+   * field, or that of an ancestor tree item (Files, Processes and Sidecars
+   * rows carry only their container's id). Undefined means the default engine.
+   */
+  engineIdOf(arg: unknown): string | undefined {
+    for (let a = arg as { container?: { engineId?: string }; engineId?: string; parentNode?: unknown } | undefined, depth = 0; a && typeof a === 'object' && depth < 8; a = a.parentNode as typeof a, depth++) {
+      const id = a.container?.engineId ?? a.engineId;
+      if (id) return id;
+    }
+    return undefined;
+  }
+
   /** The engine a tree item, URI or configuration names (`engineId`); none means the default one. */
   engineFor(id: string | undefined): Engine {
     return this.engines.get(id);

@@ -23,7 +23,7 @@ export function activate(extension: vscode.ExtensionContext): SidecarApi {
   const ctx = new SidecarContext(extension, log);
   extension.subscriptions.push(log, ctx);
   const containers = registerContainersView(ctx);
-  const namespaces = registerNamespacesView(ctx, containers.explorer!.model);
+  const namespaces = registerNamespacesView(ctx, containers.explorer!.model, () => containers.engines());
   registerContainerCommands(ctx, containers.explorer!);
   const sidecarManager = registerSidecars(ctx);
   registerDebugger(ctx, sidecarManager);

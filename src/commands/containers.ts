@@ -9,7 +9,7 @@ import type { Explorer } from '../views/containersView';
 import { describeStatus } from '../views/model';
 import { EngineUnavailableError } from '../engine/connection';
 
-type Arg = { container?: ContainerModel; containerId?: string; process?: { hostPid: number } } | string | undefined;
+type Arg = { container?: ContainerModel; containerId?: string; engineId?: string; process?: { hostPid: number } } | string | undefined;
 
 const LIVE: ContainerState[] = ['running', 'paused', 'restarting'];
 
@@ -150,9 +150,10 @@ class InspectDocuments implements vscode.TextDocumentContentProvider {
   readonly onDidChange = this.changed.event;
   constructor(private readonly ctx: SidecarContext) {}
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const id = uri.query;
+    // The query is "<container id>" or "<container id>@<engine id>".
+    const [id, engineId] = uri.query.split('@');
     try {
-      return JSON.stringify(await this.ctx.engine.call((d) => d.getContainer(id).inspect()), null, 2) + '\n';
+      return JSON.stringify(await this.ctx.engineFor(engineId).call((d) => d.getContainer(id).inspect()), null, 2) + '\n';
     } catch (err) {
       return `// ${actionError('inspect', id.slice(0, 12), err).message}\n`;
     }
@@ -160,29 +161,32 @@ class InspectDocuments implements vscode.TextDocumentContentProvider {
 }
 
 export function registerContainerCommands(ctx: SidecarContext, explorer: Explorer): void {
-  const { model } = explorer;
-
-  /** The container an action is about: from the tree item, an id, or a quick pick. */
+  /** The container an action is about: from the tree item, an id (in the default engine first), or a quick pick over every engine. */
   async function resolve(arg: Arg, states: ContainerState[] | undefined, placeHolder: string): Promise<ContainerModel | undefined> {
+    const engines = explorer.containers.engines();
     if (typeof arg === 'string') {
-      const e = model.find(arg);
+      const e = engines.map(({ model }) => model.find(arg)).find((x) => x);
       if (!e) throw new Error(`Container ${arg} does not exist; it may have been removed.`);
       return e.model;
     }
     if (arg?.container) return arg.container;
     if (arg?.containerId) {
-      const e = model.find(arg.containerId);
+      const e = explorer.containers.modelFor(arg.engineId).find(arg.containerId);
       if (e) return e.model;
     }
-    if (!model.loaded || !model.status.ok) await model.refresh();
-    if (!model.status.ok) throw new Error(model.status.error);
-    const candidates = [...model.containers.values()].map((e) => e.model).filter((c) => !states || states.includes(c.state));
+    const models = engines.map((x) => x.model);
+    await Promise.all(models.filter((m) => !m.loaded || !m.status.ok).map((m) => m.refresh()));
+    const up = engines.filter((x) => x.model.status.ok);
+    if (up.length === 0) throw new Error(engines.map((x) => (x.model.status.ok ? '' : x.model.status.error)).join(' ') || 'No engine is configured.');
+    const candidates = up.flatMap(({ model }) => [...model.containers.values()].map((e) => e.model)).filter((c) => !states || states.includes(c.state));
     if (candidates.length === 0) {
       void vscode.window.showInformationMessage(states ? `No container is ${states.join(' or ')}.` : 'The engine has no containers.');
       return undefined;
     }
+    const several = engines.length > 1;
+    const engineName = (c: ContainerModel) => (several ? ` · ${ctx.engineFor(c.engineId).name}` : '');
     const pick = await vscode.window.showQuickPick(
-      candidates.map((c) => ({ label: c.name, description: `${describeStatus(c)} · ${c.image}`, detail: c.shortId, c })),
+      candidates.map((c) => ({ label: c.name, description: `${describeStatus(c)} · ${c.image}${engineName(c)}`, detail: c.shortId, c })),
       { placeHolder, matchOnDescription: true, matchOnDetail: true },
     );
     return pick?.c;
@@ -191,7 +195,7 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
   async function act(verb: string, c: ContainerModel, fn: (x: Docker.Container) => Promise<unknown>): Promise<void> {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${verb[0].toUpperCase()}${verb.slice(1)} ${c.name}…` }, async () => {
       try {
-        await ctx.engine.call((d) => fn(d.getContainer(c.id)));
+        await ctx.engineFor(c.engineId).call((d) => fn(d.getContainer(c.id)));
         ctx.log.info(`${verb} ${c.name} (${c.shortId})`);
       } catch (err) {
         // 304: already in that state; not worth an error.
@@ -231,9 +235,10 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
   ctx.registerCommand('sidecar.containers.logs', async (arg: Arg) => {
     const c = await resolve(arg, undefined, 'Container whose logs to follow');
     if (!c) return;
-    const detail = await ctx.engine.inspect(c.id);
-    const raw = await ctx.engine.call((d) => d.getContainer(c.id).inspect());
-    const term = vscode.window.createTerminal({ name: `Logs: ${detail.name}`, pty: new LogsTerminal(ctx.engine.docker, detail, !!raw.Config?.Tty), iconPath: new vscode.ThemeIcon('output') });
+    const engine = ctx.engineFor(c.engineId);
+    const detail = await engine.inspect(c.id);
+    const raw = await engine.call((d) => d.getContainer(c.id).inspect());
+    const term = vscode.window.createTerminal({ name: `Logs: ${detail.name}`, pty: new LogsTerminal(engine.docker, detail, !!raw.Config?.Tty), iconPath: new vscode.ThemeIcon('output') });
     term.show();
   });
 
@@ -242,7 +247,8 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
   ctx.registerCommand('sidecar.containers.inspect', async (arg: Arg) => {
     const c = await resolve(arg, undefined, 'Container to inspect');
     if (!c) return;
-    const uri = vscode.Uri.from({ scheme: InspectDocuments.scheme, path: `/${c.name}.json`, query: c.id });
+    const engineId = ctx.engines.idFor(ctx.engineFor(c.engineId));
+    const uri = vscode.Uri.from({ scheme: InspectDocuments.scheme, path: `/${c.name}.json`, query: engineId ? `${c.id}@${engineId}` : c.id });
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.languages.setTextDocumentLanguage(doc, 'json');
     await vscode.window.showTextDocument(doc, { preview: true });
@@ -252,7 +258,8 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
     const c = await resolve(arg, ['running'], 'Container to open a shell in');
     if (!c) return;
     if (c.state !== 'running') throw new Error(`${c.name} is ${c.state}; a shell needs a running container. Start it first.`);
-    const shell = await ctx.engine.call((d) => findShell(d, c.id));
+    const engine = ctx.engineFor(c.engineId);
+    const shell = await engine.call((d) => findShell(d, c.id));
     if (!shell) {
       const attach = 'Attach Debugger Container';
       const choice = await vscode.window.showWarningMessage(
@@ -262,7 +269,7 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
       if (choice === attach) await vscode.commands.executeCommand('sidecar.debugger.attach', { container: c });
       return;
     }
-    const term = vscode.window.createTerminal({ name: `Shell: ${c.name}`, pty: new ExecTerminal(ctx.engine.docker, c.id, [shell], ctx.log), iconPath: new vscode.ThemeIcon('terminal') });
+    const term = vscode.window.createTerminal({ name: `Shell: ${c.name}`, pty: new ExecTerminal(engine.docker, c.id, [shell], ctx.log), iconPath: new vscode.ThemeIcon('terminal') });
     term.show();
   });
 
@@ -283,7 +290,7 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
     }
     const c = await resolve(arg, LIVE, 'Container whose host PID to copy');
     if (!c) return;
-    const d = await ctx.engine.inspect(c.id);
+    const d = await ctx.engineFor(c.engineId).inspect(c.id);
     if (!d.pid) throw new Error(`${c.name} is ${d.state}, so it has no host PID. Start it first.`);
     await vscode.env.clipboard.writeText(String(d.pid));
     vscode.window.setStatusBarMessage(`Copied host PID ${d.pid} of ${c.name}`, 3000);
@@ -291,6 +298,6 @@ export function registerContainerCommands(ctx: SidecarContext, explorer: Explore
 
   ctx.registerCommand('sidecar.containers.reveal', async (arg: Arg) => {
     const c = await resolve(arg, undefined, 'Container to show');
-    if (c) await explorer.reveal(c.id);
+    if (c) await explorer.reveal(c.id, c.engineId);
   });
 }

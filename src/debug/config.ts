@@ -6,8 +6,10 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 export const DEBUG_TYPE = 'sidecar';
 
 export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArguments {
-  /** Name or id of the container that runs the process. */
+  /** Name or id of the container that runs the process ("<name>@<engine id>" names its engine too). */
   container: string;
+  /** The engine's id or name (the Containers view's root); without it, the default engine. */
+  engine?: string;
   /** The process's PID as seen inside the container. */
   processId?: number | string;
   /** A regular expression matched against the command lines of the container's processes. */
@@ -41,4 +43,4 @@ export interface SidecarAttachArguments extends DebugProtocol.AttachRequestArgum
 }
 
 /** The attributes, in the order package.json lists them. */
-export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace', 'localRoot', 'remoteRoot', 'justMyCode', 'port', 'terminateOnStop'];
+export const ATTACH_ATTRIBUTES: (keyof SidecarAttachArguments)[] = ['container', 'engine', 'processId', 'processName', 'debugger', 'image', 'sourceFileMap', 'stopOnAttach', 'trace', 'localRoot', 'remoteRoot', 'justMyCode', 'port', 'terminateOnStop'];

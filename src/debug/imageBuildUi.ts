@@ -4,14 +4,15 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
+import type { Engine } from '../engine/engine';
 import { CancelledError, hasImage } from '../engine/images';
 import { builtImageTag, ensureBuiltImage, ImageBuildError, type ImageBuildSpec } from '../engine/imageBuild';
 import { GDB_IMAGE_SETTING, gdbImageSpec } from './gdbSidecar';
 import { imageForStart } from '../trust/consent';
 
 /** The gdb image to run, built now if needed; undefined when the user cancelled or the build failed (already told). */
-export function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | undefined> {
-  return builtImageForWorkbench(ctx, { setting: GDB_IMAGE_SETTING, what: 'gdb', spec: (dir) => gdbImageSpec({ imagesDir: dir }) });
+export function gdbImageForWorkbench(ctx: SidecarContext, engine?: Engine): Promise<string | undefined> {
+  return builtImageForWorkbench(ctx, { setting: GDB_IMAGE_SETTING, what: 'gdb', spec: (dir) => gdbImageSpec({ imagesDir: dir }), engine });
 }
 
 /**
@@ -19,18 +20,20 @@ export function gdbImageForWorkbench(ctx: SidecarContext): Promise<string | unde
  * shipped under images/) built now if missing. Undefined when the user
  * cancelled or the build failed (already told, with a button to the setting).
  */
-export async function builtImageForWorkbench(ctx: SidecarContext, o: { setting: string; what: string; spec: (imagesDir: string) => ImageBuildSpec }): Promise<string | undefined> {
+export async function builtImageForWorkbench(ctx: SidecarContext, o: { setting: string; what: string; spec: (imagesDir: string) => ImageBuildSpec; engine?: Engine }): Promise<string | undefined> {
+  // Built on the engine that runs the debugger: each engine has its own images.
+  const engine = o.engine ?? ctx.engine;
   const configured = await imageForStart(ctx, o.setting, '');
   if (configured) return configured;
   const spec = o.spec(path.join(ctx.extension.extensionPath, 'images'));
   const tag = builtImageTag(spec);
   // Reused silently: only a real build deserves a notification.
-  if (await hasImage(ctx.engine, tag)) return tag;
+  if (await hasImage(engine, tag)) return tag;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Building the ${o.what} debugger image ${tag} (first use)`, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     try {
-      return await ensureBuiltImage(ctx.engine, spec, {
+      return await ensureBuiltImage(engine, spec, {
         signal: abort.signal,
         onProgress: (line) => {
           ctx.log.info(`[image ${tag}] ${line}`);

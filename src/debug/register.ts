@@ -9,6 +9,8 @@ import path from 'node:path';
 import { INSPECTOR_PORT, inferRoots, type InspectorDiscovery, inspectorScript, pickByName, scriptPath, sendInspectSignal, waitForInspector } from './nodeInspector';
 import { closeInspector, startCdpProxy } from './cdpProxy';
 import type { ContainerModel } from '../engine/containers';
+import type { Engine } from '../engine/engine';
+import { containerRef, splitContainerRef } from '../engine/engines';
 import { LABELS } from '../engine/sidecars';
 import { containerProcesses, flattenProcesses, type ProcessInfo } from '../procfs/processes';
 import { listProcesses, SIGNAL_IMAGE_SETTING } from './targetProcesses';
@@ -54,7 +56,7 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
         await finished;
       });
       const adapter = new SidecarDebugSession({
-        engine: ctx.engine,
+        engine: ctx.engineFor(session.configuration.engine),
         defaultImage: gdbImage(ctx),
         onProgress: (m) => report?.(m),
         onAttachDone: () => done(),
@@ -92,22 +94,27 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
 
 /** Builds an attach configuration from a process row, a container item, or quick picks. */
 async function processConfiguration(ctx: SidecarContext, arg?: ProcessArg): Promise<vscode.DebugConfiguration | undefined> {
-  const containerRef = arg?.containerId ?? arg?.container?.id ?? (await pickContainer(ctx));
+  const picked = arg?.containerId ?? arg?.container?.id ? undefined : await pickContainer(ctx);
+  const containerRef = arg?.containerId ?? arg?.container?.id ?? picked?.id;
   if (!containerRef) return undefined;
-  const target = await ctx.engine.inspect(containerRef);
+  const engine = ctx.engineFor(picked ? picked.engineId : ctx.engineIdOf(arg));
+  const target = await engine.inspect(containerRef);
   if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
-  const proc = arg?.process ?? (await pickProcess(ctx, target.id, target.name, target.pid));
+  const proc = arg?.process ?? (await pickProcess(ctx, target.id, target.name, target.pid, engine));
   if (!proc) return undefined;
+  const engineId = ctx.engines.idFor(engine);
   const config: SidecarAttachArguments & vscode.DebugConfiguration = {
     type: DEBUG_TYPE,
     request: 'attach',
-    name: `Attach to ${shortCommand(proc.command)} in ${target.name}`,
+    name: `Attach to ${shortCommand(proc.command)} in ${target.name}${engineId ? ` on ${engine.name}` : ''}`,
     container: target.name,
+    // Two engines may hold the same container name: a configuration names its engine unless it is the default.
+    ...(engineId ? { engine: engineId } : {}),
     processId: proc.nsPid,
     // No sourceFileMap: the adapter learns the mapping from breakpoints set in workspace files.
   };
   // localRoot/remoteRoot (node) and sourceFileMap (DAP runtimes) are inferred when the session resolves.
-  const debuggerName = debuggerForProcess({ command: proc.command, go: await isGoProcess(ctx, target.id, proc) });
+  const debuggerName = debuggerForProcess({ command: proc.command, go: await isGoProcess(ctx, target.id, proc, engine) });
   if (debuggerName !== 'gdb') config.debugger = debuggerName as SidecarAttachArguments['debugger'];
   return config;
 }
@@ -117,18 +124,21 @@ function shortCommand(cmd: string): string {
   return first.split('/').pop() || cmd;
 }
 
-async function pickContainer(ctx: SidecarContext): Promise<string | undefined> {
-  const running = (await ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
+async function pickContainer(ctx: SidecarContext): Promise<{ id: string; engineId?: string } | undefined> {
+  const engines = ctx.engines.all;
+  const lists = await Promise.all(engines.map((e) => e.listContainers().catch(() => [])));
+  const running = lists.flat().filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
   if (!running.length) throw new Error('No container is running. Start the container whose process you want to debug, then try again.');
+  const on = (c: ContainerModel) => (engines.length > 1 ? ` · ${ctx.engineFor(c.engineId).name}` : '');
   const pick = await vscode.window.showQuickPick(
-    running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}`, detail: c.status, id: c.id })),
+    running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}${on(c)}`, detail: c.status, id: c.id, engineId: c.engineId })),
     { title: 'Debug a process in which container?', matchOnDescription: true },
   );
-  return pick?.id;
+  return pick && { id: pick.id, engineId: pick.engineId };
 }
 
-async function pickProcess(ctx: SidecarContext, id: string, name: string, pid: number): Promise<Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo> | undefined> {
-  const procs = await listProcesses(ctx, id, pid);
+async function pickProcess(ctx: SidecarContext, id: string, name: string, pid: number, engine = ctx.engine): Promise<Pick<ProcessInfo, 'nsPid' | 'command'> & Partial<ProcessInfo> | undefined> {
+  const procs = await listProcesses(ctx, id, pid, engine);
   if (!procs.length) throw new Error(`No process of container ${name} could be read from /proc. Is the engine on this machine?`);
   if (procs.length === 1) return procs[0];
   const pick = await vscode.window.showQuickPick(
@@ -172,24 +182,30 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     }
     if (!config.container) {
       const picked = await processConfiguration(this.ctx);
-      return picked ? { ...picked, ...config, container: picked.container, processId: config.processId ?? picked.processId } : undefined;
+      return picked ? { ...picked, ...config, container: picked.container, engine: picked.engine, processId: config.processId ?? picked.processId } : undefined;
     }
+    // "web@podman" names the engine as a container: URI does; "engine" says it on its own. Unknown engines fail here with the list.
+    const { container, engineId } = splitContainerRef(String(config.container));
+    if (engineId && config.engine && config.engine !== engineId) throw new Error(`"${config.name}" names the engine twice ("${config.container}" and "engine": "${config.engine}"); keep one.`);
+    config.container = container;
+    if (engineId) config.engine = engineId;
+    const engine = this.ctx.engineFor(config.engine);
     let picked: { nsPid: number; command: string } | undefined;
     if ((config.processId === undefined || config.processId === '') && !config.processName) {
-      const target = await this.ctx.engine.inspect(String(config.container));
+      const target = await engine.inspect(String(config.container));
       if (target.state !== 'running' || !target.pid) {
         void vscode.window.showErrorMessage(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
         return undefined;
       }
-      picked = await pickProcess(this.ctx, target.id, target.name, target.pid);
+      picked = await pickProcess(this.ctx, target.id, target.name, target.pid, engine);
       if (!picked) return undefined;
       config.processId = picked.nsPid;
     }
     if (config.debugger === undefined && (config.processId !== undefined && config.processId !== '')) {
       // No debugger named: pick it by what the process runs (gdb when that cannot be told).
-      const target = await this.ctx.engine.inspect(String(config.container));
-      const proc = target.pid ? (await listProcesses(this.ctx, target.id, target.pid).catch(() => [])).find((p) => p.nsPid === Number(config.processId)) : undefined;
-      if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(this.ctx, target.id, proc) });
+      const target = await engine.inspect(String(config.container));
+      const proc = target.pid ? (await listProcesses(this.ctx, target.id, target.pid, engine).catch(() => [])).find((p) => p.nsPid === Number(config.processId)) : undefined;
+      if (proc) config.debugger = debuggerForProcess({ command: proc.command, go: await isGoProcess(this.ctx, target.id, proc, engine) });
       picked ??= proc;
     }
     if (config.debugger === 'node') return this.resolveNode(config, picked);
@@ -198,7 +214,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
     if (config.image) config.image = await launchImage(this.ctx, config.image, GDB_IMAGE_SETTING, '');
     if (!config.image) {
-      const image = await gdbImageForWorkbench(this.ctx);
+      const image = await gdbImageForWorkbench(this.ctx, engine);
       if (!image) return undefined;
       config.image = image;
     }
@@ -213,9 +229,10 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
    */
   private async resolveDap(config: vscode.DebugConfiguration, launcher: DapLauncher): Promise<vscode.DebugConfiguration | undefined> {
     if (!this.sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
-    const target = await this.ctx.engine.inspect(String(config.container));
+    const engine = this.ctx.engineFor(config.engine);
+    const target = await engine.inspect(String(config.container));
     if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
-    const procs = await listProcesses(this.ctx, target.id, target.pid);
+    const procs = await listProcesses(this.ctx, target.id, target.pid, engine);
     if (config.processId !== undefined && config.processId !== '') {
       const pid = Number(config.processId);
       if (!Number.isInteger(pid) || pid <= 0) throw new Error(`"processId" must be a PID inside the container, not ${JSON.stringify(config.processId)}.`);
@@ -226,14 +243,14 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
     // launch.json belongs to the workspace: its image needs the same consent as a workspace setting.
     if (config.image) config.image = await launchImage(this.ctx, config.image, launcher.imageSetting, '');
     if (!config.image) {
-      const image = await builtImageForWorkbench(this.ctx, { setting: launcher.imageSetting, what: launcher.label, spec: (dir) => launcher.imageSpec(dir) });
+      const image = await builtImageForWorkbench(this.ctx, { setting: launcher.imageSetting, what: launcher.label, spec: (dir) => launcher.imageSpec(dir), engine });
       if (!image) return undefined;
       config.image = image;
     }
     if (!config.sourceFileMap && launcher.inferSourceFileMap) {
       const proc = procs.find((p) => p.nsPid === config.processId);
       const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-      const map = await launcher.inferSourceFileMap({ engine: this.ctx.engine, containerId: target.id, hostPid: proc?.hostPid, command: proc?.command ?? '', folders, editorFiles: editorFiles(), exists: (p) => fs.existsSync(p) });
+      const map = await launcher.inferSourceFileMap({ engine, containerId: target.id, hostPid: proc?.hostPid, command: proc?.command ?? '', folders, editorFiles: editorFiles(), exists: (p) => fs.existsSync(p) });
       if (map) {
         this.ctx.log.info(`${launcher.label}: sources of PID ${config.processId} in ${target.name}: ${Object.entries(map).map(([r, l]) => `${r} is ${l}`).join(', ')} (the workspace holds the same files)`);
         config.sourceFileMap = map;
@@ -261,8 +278,9 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
    */
   private async resolveNode(config: vscode.DebugConfiguration, picked?: { nsPid: number; command: string }): Promise<vscode.DebugConfiguration | undefined> {
     if (!this.sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
-    const forwards = this.sidecars.forwards;
-    const target = await this.ctx.engine.inspect(String(config.container));
+    const engine = this.ctx.engineFor(config.engine);
+    const forwards = this.sidecars.forwardsOn(engine);
+    const target = await engine.inspect(String(config.container));
     if (target.state !== 'running' || !target.pid) throw new Error(`Container ${target.name} is ${target.state}, not running; start it to debug its processes.`);
     const image = await imageForStart(this.ctx, SIGNAL_IMAGE_SETTING, 'busybox:latest');
     let pid: number;
@@ -272,7 +290,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       if (!Number.isInteger(pid) || pid <= 0) throw new Error(`"processId" must be a PID inside the container, not ${JSON.stringify(config.processId)}.`);
     } else if (config.processName) {
       // Nothing is signalled unless exactly one process matches.
-      const p = pickByName(await listProcesses(this.ctx, target.id, target.pid), String(config.processName), target.name);
+      const p = pickByName(await listProcesses(this.ctx, target.id, target.pid, engine), String(config.processName), target.name);
       pid = p.nsPid;
       command = p.command;
     } else {
@@ -283,7 +301,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       report(`sending SIGUSR1, forwarding port ${INSPECTOR_PORT}`);
       // Two sidecars that need nothing from each other start at once: the signal's and the tunnel's.
       const [signalled, forwarded] = await Promise.allSettled([
-        sendInspectSignal(this.ctx.engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: report }),
+        sendInspectSignal(engine, { target: target.id, pid, image, setting: SIGNAL_IMAGE_SETTING, onProgress: report }),
         forwards.forward({ target: target.id, remotePort: INSPECTOR_PORT, localPort: 0, onProgress: report }),
       ]);
       const fwd = forwarded.status === 'fulfilled' ? forwarded.value : undefined;
@@ -309,7 +327,7 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
       const sub = vscode.debug.onDidTerminateDebugSession((s) => {
         if (s.configuration.sidecarForward !== fwd.id) return;
         sub.dispose();
-        void proxy.close().then(() => forwards.stop(fwd.id)).then(() => this.offerCloseInspector(target.id, target.name, pid));
+        void proxy.close().then(() => forwards.stop(fwd.id)).then(() => this.offerCloseInspector(target.id, target.name, pid, engine));
       });
       return {
         type: 'node',
@@ -358,25 +376,26 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
   }
 
   /** Node keeps the inspector that SIGUSR1 opened listening after the debugger leaves; say so, and offer to close it. */
-  private offerCloseInspector(targetId: string, name: string, pid: number): void {
+  private offerCloseInspector(targetId: string, name: string, pid: number, engine: Engine): void {
     const msg = `Detached from PID ${pid} in ${name}; it runs on. Node keeps its inspector listening on 127.0.0.1:${INSPECTOR_PORT} inside the container until the process ends.`;
     this.ctx.log.info(msg);
     void vscode.window.showInformationMessage(msg, 'Close Inspector').then(async (choice) => {
       if (choice !== 'Close Inspector' || !this.sidecars) return;
-      const fwd = await this.sidecars.forwards.forward({ target: targetId, remotePort: INSPECTOR_PORT, localPort: 0 });
+      const forwards = this.sidecars.forwardsOn(engine);
+      const fwd = await forwards.forward({ target: targetId, remotePort: INSPECTOR_PORT, localPort: 0 });
       try {
         const closed = await closeInspector({ upstreamPort: fwd.localPort });
         this.ctx.log.info(closed ? `Closed the inspector of PID ${pid} in ${name}.` : `The inspector of PID ${pid} in ${name} could not be closed (require is not reachable, e.g. an ES module).`);
       } finally {
-        await this.sidecars.forwards.stop(fwd.id);
+        await forwards.stop(fwd.id);
       }
     });
   }
 }
 
 /** Whether a process runs a Go program (its executable read through /proc, else from the container); undefined when that cannot be told. */
-async function isGoProcess(ctx: SidecarContext, containerId: string, proc: { hostPid?: number; command: string }): Promise<boolean | undefined> {
-  return (await processExe({ engine: ctx.engine, containerId, hostPid: proc.hostPid, command: proc.command }))?.go;
+async function isGoProcess(ctx: SidecarContext, containerId: string, proc: { hostPid?: number; command: string }, engine = ctx.engine): Promise<boolean | undefined> {
+  return (await processExe({ engine, containerId, hostPid: proc.hostPid, command: proc.command }))?.go;
 }
 
 /** Workspace files the user has breakpoints in, and the active editor's: they pin source mappings down. */
@@ -394,16 +413,18 @@ function editorFiles(): string[] {
 function dapAdapter(ctx: SidecarContext, launcher: DapLauncher, config: vscode.DebugConfiguration, sidecars?: SidecarManager): vscode.DebugAdapterDescriptor {
   if (!sidecars) throw new Error('Port forwarding is not available in this window; reload it and try again.');
   const args = config as SidecarAttachArguments & vscode.DebugConfiguration;
-  const forwards = sidecars.forwards;
+  const engine = ctx.engineFor(args.engine);
+  const forwards = sidecars.forwardsOn(engine);
   const relay = new DapRelay({
     start: () => vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attaching ${launcher.label} to PID ${String(args.processId)} in ${args.container}` }, async (progress) => {
-      const target = await ctx.engine.inspect(args.container);
+      const target = await engine.inspect(args.container);
       return launcher.start(
         { containerId: target.id, containerName: target.name, processId: Number(args.processId), image: String(args.image), config: args },
-        { engine: ctx.engine, forwards, onProgress: (message) => progress.report({ message }), log: (level, msg) => ctx.log[level](msg) },
+        { engine, forwards, onProgress: (message) => progress.report({ message }), log: (level, msg) => ctx.log[level](msg) },
       );
     }),
-    paths: dapPaths(args.sourceFileMap, String(config.sidecarContainerId ?? args.container), (p) => fs.existsSync(p)),
+    // Sources outside the workspace open as container: URIs, which name the engine unless it is the default.
+    paths: dapPaths(args.sourceFileMap, containerRef(String(config.sidecarContainerId ?? args.container), ctx.engines.idFor(engine)), (p) => fs.existsSync(p)),
     terminateOnStop: args.terminateOnStop === true,
     log: (level, msg) => ctx.log[level](`[${launcher.label}] ${msg}`),
   });

@@ -29,6 +29,8 @@ export interface ContainerModel {
   ports: string[];
   command: string;
   health?: ContainerHealth;
+  /** The engine that holds it (Engine.id), so every command acts on the right engine; absent for the default engine. */
+  engineId?: string;
 }
 
 export interface ContainerDetail extends ContainerModel {

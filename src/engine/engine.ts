@@ -75,6 +75,18 @@ export class Engine {
     closeClient(this.docker);
   }
 
+  /**
+   * The id written on the containers it returns (ContainerModel.engineId, and
+   * so the engine label of their sidecars). EngineSet sets it for every engine
+   * but the default one, whose containers stay unnamed like its URIs.
+   */
+  dataId: string | undefined;
+
+  private stamp<T extends ContainerModel>(c: T): T {
+    if (this.dataId) c.engineId = this.dataId;
+    return c;
+  }
+
   async ping(): Promise<void> {
     // dockerode's ping takes an abortSignal; its types do not say so.
     await this.ask((d, abortSignal) => (d.ping as (o: object) => Promise<unknown>)({ abortSignal }));
@@ -82,12 +94,12 @@ export class Engine {
 
   async listContainers(): Promise<ContainerModel[]> {
     const list = await this.ask((d, abortSignal) => d.listContainers({ all: true, abortSignal }));
-    return list.map(toContainerModel);
+    return list.map((c) => this.stamp(toContainerModel(c)));
   }
 
   async inspect(ref: string): Promise<ContainerDetail> {
     try {
-      return toContainerDetail(await this.ask((d, abortSignal) => d.getContainer(ref).inspect({ abortSignal })));
+      return this.stamp(toContainerDetail(await this.ask((d, abortSignal) => d.getContainer(ref).inspect({ abortSignal }))));
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) throw new NoSuchContainerError(ref);
       throw err;

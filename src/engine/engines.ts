@@ -5,9 +5,6 @@ import { type Endpoint, SettingsError } from './connection';
 import { type Discovery } from './discovery';
 import { Engine, type EngineOptions } from './engine';
 
-/** Where an engine is named in text: `container://<container>@<engine id>/path`, launch configurations, labels. */
-export const ENGINE_LABEL = 'io.container-sidecar.engine';
-
 export class EngineSet {
   readonly all: Engine[];
   readonly problems: string[];
@@ -21,6 +18,8 @@ export class EngineSet {
     this.all = discovery.engines.map((e) => previous?.all.find((p) => sameEndpoint(p.endpoint, e)) ?? new Engine(e, opts));
     // Engines of the previous set that this one does not keep: close what they hold open (ssh connections).
     for (const p of previous?.all ?? []) if (!this.all.includes(p)) p.dispose();
+    // Containers of the default engine carry no engine id, as its URIs name none.
+    this.all.forEach((e, i) => (e.dataId = i === 0 ? undefined : e.id));
   }
 
   /** More than one engine: the Containers view shows one root per engine. */
@@ -37,7 +36,8 @@ export class EngineSet {
 
   /** The engine named by an id (or a name); no id means the default one. */
   get(id: string | undefined): Engine {
-    if (!id) return this.default;
+    // "default" is what an engine outside discovery calls itself (Engine.id).
+    if (!id || id === 'default') return this.default;
     const e = this.all.find((x) => x.id === id) ?? this.all.find((x) => x.name.toLowerCase() === id.toLowerCase());
     if (!e) throw new SettingsError(`No engine "${id}" is configured (there ${this.all.length === 1 ? 'is' : 'are'} ${this.all.map((x) => `"${x.id}"`).join(', ') || 'none'}); add it to the setting sidecar.engines or remove it from sidecar.hiddenEngines.`);
     return e;
@@ -51,4 +51,19 @@ export class EngineSet {
 
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.id === b.id && a.label === b.label && a.name === b.name && JSON.stringify(a.options) === JSON.stringify(b.options);
+}
+
+/**
+ * A container reference that names its engine: "<container>@<engine id>", as
+ * in the authority of container://web@podman/etc/hosts. Without "@" it is the
+ * default engine's, so URIs from before several engines keep working. Container
+ * names cannot hold "@", and engine ids are [a-z0-9-].
+ */
+export function splitContainerRef(ref: string): { container: string; engineId?: string } {
+  const at = ref.lastIndexOf('@');
+  return at > 0 ? { container: ref.slice(0, at), engineId: ref.slice(at + 1) || undefined } : { container: ref };
+}
+
+export function containerRef(container: string, engineId?: string): string {
+  return engineId ? `${container}@${engineId}` : container;
 }

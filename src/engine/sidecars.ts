@@ -39,6 +39,8 @@ export const LABELS = {
   role: 'io.container-sidecar.role',
   /** Which extension host started it, so a crashed window's sidecars can be told apart from live ones. */
   owner: 'io.container-sidecar.owner',
+  /** The engine id of the target (engines from discovery): two engines may hold the same container name. */
+  engine: 'io.container-sidecar.engine',
 } as const;
 
 /** Inside a sidecar that shares the pid namespace, the target's PID 1 sees its own root here. */
@@ -141,7 +143,7 @@ export function sidecarCreateOptions(spec: SidecarSpec, target: ContainerDetail,
     AttachStdin: spec.openStdin ?? false,
     AttachStdout: true,
     AttachStderr: true,
-    Labels: { ...spec.extraLabels, [LABELS.managed]: 'true', [LABELS.target]: target.id, [LABELS.role]: spec.role, [LABELS.owner]: owner },
+    Labels: { ...spec.extraLabels, [LABELS.managed]: 'true', [LABELS.target]: target.id, [LABELS.role]: spec.role, [LABELS.owner]: owner, ...(target.engineId ? { [LABELS.engine]: target.engineId } : {}) },
     HostConfig: hostConfig,
   };
   for (const k of Object.keys(opts) as (keyof Docker.ContainerCreateOptions)[]) if (opts[k] === undefined) delete opts[k];

@@ -4,14 +4,16 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { NoSuchContainerError } from '../engine/engine';
+import { splitContainerRef } from '../engine/engines';
 import { ContainerAccess, ContainerStoppedError } from '../procfs/containerFiles';
 import { ConfinedError, type EntryStat } from '../procfs/rootfs';
 import { FileWatchers } from './watch';
 
 export const SCHEME = 'container';
 
-export function containerUri(id: string, p = '/'): vscode.Uri {
-  return vscode.Uri.from({ scheme: SCHEME, authority: id, path: p.startsWith('/') ? p : `/${p}` });
+/** `ref` is a container id, or "<id>@<engine id>" for another engine than the default (src/engine/engines.ts). */
+export function containerUri(ref: string, p = '/'): vscode.Uri {
+  return vscode.Uri.from({ scheme: SCHEME, authority: ref, path: p.startsWith('/') ? p : `/${p}` });
 }
 
 function fileType(s: EntryStat): vscode.FileType {
@@ -30,7 +32,7 @@ export class ContainerFileSystemProvider implements vscode.FileSystemProvider, v
 
   /** Runs fn on the container's files and turns every failure into a FileSystemError naming the container. */
   private async run<T>(uri: vscode.Uri, fn: (f: Awaited<ReturnType<ContainerAccess['get']>>) => Promise<T>): Promise<T> {
-    let name = uri.authority.slice(0, 12);
+    let name = splitContainerRef(uri.authority).container.slice(0, 12);
     try {
       const f = await this.access.get(uri.authority);
       name = f.name;
@@ -43,7 +45,8 @@ export class ContainerFileSystemProvider implements vscode.FileSystemProvider, v
   private toFsError(e: unknown, uri: vscode.Uri, name: string): Error {
     if (e instanceof vscode.FileSystemError) return e;
     if (e instanceof NoSuchContainerError) {
-      return vscode.FileSystemError.FileNotFound(`Container ${uri.authority.slice(0, 12)} does not exist (it may have been removed): ${uri.path}`);
+      const { container, engineId } = splitContainerRef(uri.authority);
+      return vscode.FileSystemError.FileNotFound(`Container ${container.slice(0, 12)}${engineId ? ` on engine ${engineId}` : ''} does not exist (it may have been removed): ${uri.path}`);
     }
     if (e instanceof ContainerStoppedError) return vscode.FileSystemError.Unavailable(e.message);
     const raw = e instanceof Error ? e.message : String(e);

@@ -5,12 +5,15 @@ import * as vscode from 'vscode';
 import type { ContainerModel } from '../engine/containers';
 import type { SidecarContext } from '../context';
 import { ContainerAccess } from '../procfs/containerFiles';
+import { containerRef, splitContainerRef } from '../engine/engines';
 import { ContainerFileSystemProvider, containerUri, SCHEME } from './provider';
 import { filesBackend } from '../trust/settings';
 
 interface Target {
   id: string;
   name: string;
+  /** Absent for the default engine (URIs then look as they always did). */
+  engineId?: string;
 }
 
 export interface FilesApi {
@@ -75,7 +78,7 @@ function setting<T>(key: string, fallback: T): T {
 }
 
 export function registerFiles(ctx: SidecarContext): FilesApi {
-  const access = new ContainerAccess(() => ctx.engine, {
+  const access = new ContainerAccess((engineId) => ctx.engineFor(engineId), {
     backend: filesBackend,
     maxReadBytes: () => {
       const mb = setting<number>('maxFileSizeMB', 2048);
@@ -95,25 +98,31 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
     { dispose: () => void access.dispose() },
   );
 
-  /** The container a command is about: a tree item, an id or name, or a quick pick. */
+  /** The container a command is about: a tree item, an id or name ("<name>@<engine id>" for another engine), or a quick pick. */
   async function target(arg: unknown): Promise<Target | undefined> {
     const a = arg as { container?: ContainerModel; containerId?: string } | string | undefined;
-    if (a && typeof a === 'object' && a.container?.id) return { id: a.container.id, name: a.container.name };
+    const idFor = (engineId: string | undefined) => ctx.engines.idFor(ctx.engineFor(engineId));
+    if (a && typeof a === 'object' && a.container?.id) return { id: a.container.id, name: a.container.name, engineId: idFor(a.container.engineId) };
     const ref = typeof a === 'string' ? a : a && typeof a === 'object' ? a.containerId : undefined;
     if (ref) {
-      const d = await ctx.engine.inspect(ref);
-      return { id: d.id, name: d.name };
+      const { container, engineId } = splitContainerRef(ref);
+      const engine = ctx.engineFor(engineId ?? ctx.engineIdOf(a));
+      const d = await engine.inspect(container);
+      return { id: d.id, name: d.name, engineId: ctx.engines.idFor(engine) };
     }
-    const running = (await ctx.engine.listContainers()).filter((c) => c.state === 'running' || c.state === 'paused');
+    const engines = ctx.engines.all;
+    const lists = await Promise.all(engines.map((e) => e.listContainers().catch(() => [])));
+    const running = lists.flat().filter((c) => c.state === 'running' || c.state === 'paused');
     if (!running.length) {
       void vscode.window.showInformationMessage('No container is running. Start one, then open its files.');
       return undefined;
     }
+    const engineName = (c: ContainerModel) => (engines.length > 1 ? ` · ${ctx.engineFor(c.engineId).name}` : '');
     const pick = await vscode.window.showQuickPick(
-      running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}`, id: c.id })),
+      running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}${engineName(c)}`, id: c.id, engineId: c.engineId })),
       { placeHolder: 'Container whose files to open', matchOnDescription: true },
     );
-    return pick && { id: pick.id, name: pick.label };
+    return pick && { id: pick.id, name: pick.label, engineId: idFor(pick.engineId) };
   }
 
   // This window was opened by the command below: finish its job, once.
@@ -130,11 +139,11 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
   ctx.registerCommand('sidecar.files.open', async (arg?: unknown) => {
     const t = await target(arg);
     if (!t) return undefined;
-    const uri = containerUri(t.id);
+    const uri = containerUri(containerRef(t.id, t.engineId));
     // Check now, so a stopped container gets a message instead of an empty folder.
     await vscode.workspace.fs.stat(uri);
     const folders = vscode.workspace.workspaceFolders ?? [];
-    const name = `${t.name} (container)`;
+    const name = t.engineId ? `${t.name} (container on ${ctx.engineFor(t.engineId).name})` : `${t.name} (container)`;
     if (folders.some((f) => f.uri.toString() === uri.toString())) {
       await vscode.commands.executeCommand('workbench.view.explorer');
       return uri;
@@ -180,7 +189,7 @@ export function registerFiles(ctx: SidecarContext): FilesApi {
     });
     if (!p) return undefined;
     if (!p.startsWith('/')) throw new Error(`"${p}" is not an absolute path inside ${t.name}; start it with /.`);
-    const uri = containerUri(t.id, p);
+    const uri = containerUri(containerRef(t.id, t.engineId), p);
     await vscode.window.showTextDocument(uri, { preview: false });
     return uri;
   });

@@ -4,6 +4,8 @@
 import * as vscode from 'vscode';
 import { PassThrough, type Readable } from 'node:stream';
 import type { SidecarContext } from '../context';
+import type { Engine } from '../engine/engine';
+import { containerRef } from '../engine/engines';
 import type { ExplorerModel } from '../views/model';
 import { onJsonLines } from '../engine/jsonLines';
 import { parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
@@ -36,13 +38,18 @@ export class DetailsPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
   private ready = false;
+
+  /** The engine that holds the container (its model's). */
+  private get engine(): Engine {
+    return this.ctx.engineFor(this.engineId);
+  }
   /** Bumped on each (re)start, so answers of an older stream start are dropped. */
   private generation = 0;
   /** The container's process the live parts were started for ("" when not running). */
   private liveFor: string | undefined;
   private inspected: Parameters<typeof toDetailsData>[0] | undefined;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly containerId: string, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, private readonly onDispose: () => void) {
+  constructor(readonly panel: vscode.WebviewPanel, readonly containerId: string, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, private readonly onDispose: () => void, private readonly engineId?: string) {
     panel.webview.options = webviewOptions(ctx.extension.extensionUri);
     panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'details', panel.title);
     this.disposables.push(
@@ -106,7 +113,7 @@ export class DetailsPanel implements vscode.Disposable {
   async refresh(): Promise<void> {
     if (!this.ready || this.disposed) return;
     try {
-      this.inspected = await this.ctx.engine.call((d) => d.getContainer(this.containerId).inspect());
+      this.inspected = await this.engine.call((d) => d.getContainer(this.containerId).inspect());
       this.secrets = envEntries(this.inspected.Config?.Env).values;
       this.redraw();
     } catch (err) {
@@ -160,7 +167,7 @@ export class DetailsPanel implements vscode.Disposable {
 
   private async startStats(gen: number): Promise<void> {
     try {
-      const stream = (await this.ctx.engine.call((d) => d.getContainer(this.containerId).stats({ stream: true }))) as unknown as Readable;
+      const stream = (await this.engine.call((d) => d.getContainer(this.containerId).stats({ stream: true }))) as unknown as Readable;
       if (gen !== this.generation || this.disposed) return void stream.destroy();
       this.stats = stream;
       // A partial line at a reconnect is dropped: the next sample follows within a second.
@@ -176,7 +183,7 @@ export class DetailsPanel implements vscode.Disposable {
 
   private async startLogs(gen: number): Promise<void> {
     try {
-      const c = this.ctx.engine.docker.getContainer(this.containerId);
+      const c = this.engine.docker.getContainer(this.containerId);
       const tty = !!(await c.inspect()).Config?.Tty;
       const tail = (await c.logs({ stdout: true, stderr: true, tail: LOG_TAIL, follow: false })) as unknown as Buffer;
       if (gen !== this.generation) return;
@@ -187,7 +194,7 @@ export class DetailsPanel implements vscode.Disposable {
       this.logs = stream;
       const out = new PassThrough();
       if (tty) stream.pipe(out);
-      else this.ctx.engine.docker.modem.demuxStream(stream, out, out);
+      else this.engine.docker.modem.demuxStream(stream, out, out);
       out.on('data', (b: Buffer) => this.post({ type: 'logs', text: b.toString('utf8'), reset: false }));
       stream.on('error', () => undefined);
     } catch (err) {
@@ -216,25 +223,28 @@ export class DetailsPanel implements vscode.Disposable {
   }
 }
 
-/** One panel per container id. */
+/** One panel per container id (and engine). */
 export class DetailsPanels implements vscode.Disposable {
   readonly open = new Map<string, DetailsPanel>();
 
-  constructor(private readonly ctx: SidecarContext, private readonly model: ExplorerModel) {}
+  /** `modelFor(engineId)`: the model of that engine; none is the default engine's. */
+  constructor(private readonly ctx: SidecarContext, private readonly modelFor: (engineId?: string) => ExplorerModel) {}
 
-  show(id: string, name: string): DetailsPanel {
-    const existing = this.open.get(id);
+  show(id: string, name: string, engineId?: string): DetailsPanel {
+    const existing = this.open.get(containerRef(id, engineId));
     if (existing) {
       existing.panel.reveal();
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(DETAILS_VIEW_TYPE, `Details: ${name}`, vscode.ViewColumn.Active, webviewOptions(this.ctx.extension.extensionUri));
-    return this.adopt(panel, id);
+    return this.adopt(panel, id, engineId);
   }
 
-  adopt(panel: vscode.WebviewPanel, id: string): DetailsPanel {
-    const p = new DetailsPanel(panel, id, this.ctx, this.model, () => this.open.delete(id));
-    this.open.set(id, p);
+  /** A panel restored after a reload knows only its container id: the default engine's. */
+  adopt(panel: vscode.WebviewPanel, id: string, engineId?: string): DetailsPanel {
+    const key = containerRef(id, engineId);
+    const p = new DetailsPanel(panel, id, this.ctx, this.modelFor(engineId), () => this.open.delete(key), engineId);
+    this.open.set(key, p);
     return p;
   }
 

@@ -14,11 +14,11 @@ export interface Panels {
   map(): MapPanel | undefined;
 }
 
-type Arg = { container?: ContainerModel; containerId?: string } | string | undefined;
+type Arg = { container?: ContainerModel; containerId?: string; engineId?: string } | string | undefined;
 
 export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels {
   const model = explorer.model;
-  const details = new DetailsPanels(ctx, model);
+  const details = new DetailsPanels(ctx, (engineId) => explorer.containers.modelFor(engineId));
   let map: MapPanel | undefined;
   const adoptMap = (panel: vscode.WebviewPanel, state: unknown) => {
     map = new MapPanel(panel, ctx, model, state, () => (map = undefined));
@@ -52,7 +52,7 @@ export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels 
   ctx.registerCommand('sidecar.containers.showDetails', async (arg: Arg) => {
     let c: ContainerModel | undefined;
     if (typeof arg === 'string') c = model.find(arg)?.model;
-    else c = arg?.container ?? (arg?.containerId ? model.find(arg.containerId)?.model : undefined);
+    else c = arg?.container ?? (arg?.containerId ? explorer.containers.modelFor(ctx.engineIdOf(arg)).find(arg.containerId)?.model : undefined);
     if (!c && arg !== undefined) throw new Error('That container no longer exists; it may have been removed.');
     if (!c) {
       if (!model.loaded || !model.status.ok) await model.refresh();
@@ -63,7 +63,7 @@ export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels 
       c = pick?.m;
     }
     if (!c) return undefined;
-    return details.show(c.id, c.name);
+    return details.show(c.id, c.name, c.engineId);
   });
 
   return { details, map: () => map };

@@ -4,6 +4,7 @@
 // from a cache), so a restarted container keeps working under the same URI.
 import fs from 'node:fs';
 import type { Engine } from '../engine/engine';
+import { splitContainerRef } from '../engine/engines';
 import { type ContainerFs, directAccess, RootFs } from './rootfs';
 import { HelperPool, type HelperPoolOptions } from './helperfs';
 
@@ -34,6 +35,7 @@ interface Cached {
   /** The setting it was chosen under: a changed setting chooses again. */
   setting: string;
   rootfs?: RootFs;
+  engineId?: string;
 }
 
 export interface AccessOptions {
@@ -58,18 +60,30 @@ function startTime(pid: number): string | undefined {
 
 export class ContainerAccess {
   private readonly cache = new Map<string, Cached>();
-  readonly helpers: HelperPool;
+  /** Helpers run on their target's engine: one pool per engine id ("" for the default). */
+  private readonly pools = new Map<string, HelperPool>();
 
-  constructor(private readonly engine: () => Engine, private readonly opts: AccessOptions) {
-    this.helpers = new HelperPool(engine, { log: opts.log, progress: opts.progress, maxReadBytes: opts.maxReadBytes });
+  /** `engine(id)` is the engine a reference names ("<container>@<engine id>"); no id is the default engine. */
+  constructor(private readonly engine: (engineId?: string) => Engine, private readonly opts: AccessOptions) {}
+
+  /** The default engine's helpers. */
+  get helpers(): HelperPool {
+    return this.pool(undefined);
   }
 
-  /** The files of container `ref` (id or name) as they are now. Throws NoSuchContainerError or ContainerStoppedError. */
+  private pool(engineId: string | undefined): HelperPool {
+    let p = this.pools.get(engineId ?? '');
+    if (!p) this.pools.set(engineId ?? '', (p = new HelperPool(() => this.engine(engineId), { log: this.opts.log, progress: this.opts.progress, maxReadBytes: this.opts.maxReadBytes })));
+    return p;
+  }
+
+  /** The files of container `ref` (id or name, with "@<engine id>" for another engine than the default) as they are now. Throws NoSuchContainerError or ContainerStoppedError. */
   async get(ref: string): Promise<ContainerFiles> {
     const hit = this.cache.get(ref);
     const setting = this.opts.backend();
     if (hit && hit.setting === setting && hit.backend === 'direct' && startTime(hit.pid) === hit.startTime) return this.files(hit);
-    const d = await this.engine().inspect(ref);
+    const { container, engineId } = splitContainerRef(ref);
+    const d = await this.engine(engineId).inspect(container);
     if (d.state !== 'running' && d.state !== 'paused') throw new ContainerStoppedError(d.name, d.state);
     if (!d.pid) throw new ContainerStoppedError(d.name, d.state);
     const pid = d.pid;
@@ -83,7 +97,7 @@ export class ContainerAccess {
       }
     }
     // A restarted target killed its helper with its pid namespace: start afresh.
-    if (backend === 'helper' && hit && hit.pid !== pid) this.helpers.forget(d.id);
+    if (backend === 'helper' && hit && hit.pid !== pid) this.pool(engineId).forget(d.id);
     if (backend === 'helper') {
       // The helper reaches the target as PID 1 of the shared pid namespace. In the host's
       // namespace, or another container's, PID 1 is someone else: its root is not the target's.
@@ -95,7 +109,7 @@ export class ContainerAccess {
         throw new Error(`Container ${d.name} shares the PID namespace of ${mode.slice('container:'.length)} (--pid=${mode}), so a helper container would see that container's files instead; open them as root (direct backend) or open ${mode.slice('container:'.length)} itself.`);
       }
     }
-    const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend, setting };
+    const c: Cached = { id: d.id, name: d.name, pid, startTime: startTime(pid) ?? '', backend, setting, engineId };
     if (backend === 'direct') {
       c.rootfs = new RootFs(() => `/proc/${pid}/root`, () => {
         // The root fd is open: if the PID still has its start time, it is the container's root.
@@ -111,11 +125,12 @@ export class ContainerAccess {
 
   private files(c: Cached): ContainerFiles {
     if (c.backend === 'direct') return { fs: c.rootfs!, rootfs: c.rootfs, backend: 'direct', name: c.name, id: c.id };
-    return { fs: this.helpers.fsFor(c.id, c.name, this.opts.onProgress), backend: 'helper', name: c.name, id: c.id };
+    return { fs: this.pool(c.engineId).fsFor(c.id, c.name, this.opts.onProgress), backend: 'helper', name: c.name, id: c.id };
   }
 
   async dispose(): Promise<void> {
     this.cache.clear();
-    await this.helpers.dispose();
+    await Promise.all([...this.pools.values()].map((p) => p.dispose()));
+    this.pools.clear();
   }
 }

@@ -10,6 +10,7 @@ import { type DebuggerProfile, PROFILES_SETTING, profileSpec } from '../engine/p
 import { type ActiveForward, parsePort, PortForwardService } from '../engine/portForward';
 import { cleanupOrphans, LABELS, listSidecars, processOwner, removeOwnedSidecars, removeSidecar, runningTarget, sidecarWarnings } from '../engine/sidecars';
 import { SidecarTerminalSession } from '../engine/terminalSession';
+import { splitContainerRef } from '../engine/engines';
 import { SidecarPty } from './terminal';
 import { imageForStart, imageNow, profilesForStart } from '../trust/consent';
 
@@ -19,6 +20,8 @@ export const TUNNEL_IMAGE_SETTING = 'sidecar.ports.tunnelImage';
 export interface AttachedSidecar {
   sidecarId: string;
   targetId: string;
+  /** The engine of the target and the sidecar. */
+  engine: Engine;
   profile: string;
   terminal: vscode.Terminal;
   pty: SidecarPty;
@@ -26,14 +29,22 @@ export interface AttachedSidecar {
 }
 
 /** Arguments the commands accept: a tree item with `container`, a `container:` Uri, an id or name, or nothing. */
-type TargetArg = { container?: Pick<ContainerModel, 'id' | 'name' | 'state'>; containerId?: string } | vscode.Uri | string | undefined;
+type TargetArg = { container?: Pick<ContainerModel, 'id' | 'name' | 'state' | 'engineId'>; containerId?: string; engineId?: string } | vscode.Uri | string | undefined;
+
+/** A picked target: the container reference and the engine that holds it. */
+interface Picked {
+  ref: string;
+  engine: Engine;
+}
 
 let active: SidecarManager | undefined;
 
 export class SidecarManager implements vscode.Disposable {
   readonly sessions = new Map<string, AttachedSidecar>();
-  private forwardService: PortForwardService | undefined;
-  private forwardEngine: Engine | undefined;
+  /** Port forwards run on their target's engine: one service per engine. */
+  private readonly forwardServices = new Map<Engine, PortForwardService>();
+  /** Every engine this window started sidecars on, for the cleanup on deactivate. */
+  private readonly usedEngines = new Set<Engine>();
   private readonly status = vscode.window.createStatusBarItem('sidecar.status', vscode.StatusBarAlignment.Left, 50);
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   /** Fires when sidecars or forwards of this window come or go. */
@@ -60,20 +71,39 @@ export class SidecarManager implements vscode.Disposable {
     return this.ctx.log;
   }
 
-  /** Forwards belong to one engine; a changed sidecar.engines setting ends them. */
+  /** The default engine's forwards. */
   get forwards(): PortForwardService {
-    const engine = this.ctx.engine;
-    if (!this.forwardService || this.forwardEngine !== engine) {
-      void this.forwardService?.dispose();
-      this.forwardEngine = engine;
-      this.forwardService = new PortForwardService(engine, {
+    return this.forwardsOn(this.ctx.engine);
+  }
+
+  /** Forwards belong to one engine; a changed sidecar.engines setting ends them. */
+  forwardsOn(engine: Engine): PortForwardService {
+    let service = this.forwardServices.get(engine);
+    if (!service) {
+      this.usedEngines.add(engine);
+      service = new PortForwardService(engine, {
         image: this.tunnelImage(),
         setting: TUNNEL_IMAGE_SETTING,
         log: (level, msg) => this.ctx.log[level](msg),
       });
-      this.forwardService.onDidChange(() => this.changed());
+      this.forwardServices.set(engine, service);
+      service.onDidChange(() => this.changed());
     }
-    return this.forwardService;
+    return service;
+  }
+
+  /** The forward service that holds a forward id. */
+  private serviceOf(forwardId: string): PortForwardService | undefined {
+    return [...this.forwardServices.values()].find((s) => s.list().some((f) => f.id === forwardId));
+  }
+
+  /** " on <engine>" when there is more than one engine, so the status bar says where a sidecar runs. */
+  private onEngine(engine: Engine): string {
+    try {
+      return this.ctx.engines.multiple ? ` on ${engine.name}` : '';
+    } catch {
+      return '';
+    }
   }
 
   private tunnelImage(): string {
@@ -81,14 +111,21 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   private async resetForwards(): Promise<void> {
-    const old = this.forwardService;
-    this.forwardService = undefined;
-    await old?.dispose();
+    // Engines that are still configured keep their forwards.
+    let keep: Engine[] = [];
+    try {
+      keep = this.ctx.engines.all;
+    } catch {
+      // none configured: end them all
+    }
+    const gone = [...this.forwardServices].filter(([e]) => !keep.includes(e));
+    for (const [e] of gone) this.forwardServices.delete(e);
+    await Promise.all(gone.map(([, s]) => s.dispose()));
     this.changed();
   }
 
   activeForwards(): ActiveForward[] {
-    return this.forwardService?.list() ?? [];
+    return [...this.forwardServices.values()].flatMap((s) => s.list());
   }
 
   changed(): void {
@@ -107,8 +144,8 @@ export class SidecarManager implements vscode.Disposable {
     }
     const parts = [n ? `${n} sidecar${n === 1 ? '' : 's'}` : '', f ? `${f} forward${f === 1 ? '' : 's'}` : ''].filter(Boolean);
     this.status.text = `$(debug-alt) ${parts.join(', ')}`;
-    const lines = [...this.sessions.values()].map((s) => `Debugger sidecar on ${s.session.target.name} (${s.profile})`)
-      .concat(this.activeForwards().map((x) => `127.0.0.1:${x.localPort} → ${x.target.name}:${x.remotePort}`));
+    const lines = [...this.sessions.values()].map((s) => `Debugger sidecar on ${s.session.target.name}${this.onEngine(s.engine)} (${s.profile})`)
+      .concat([...this.forwardServices].flatMap(([e, svc]) => svc.list().map((x) => `127.0.0.1:${x.localPort} → ${x.target.name}:${x.remotePort}${this.onEngine(e)}`)));
     this.status.tooltip = `Container Sidecar\n${lines.join('\n')}\nClick to show or stop them.`;
     this.status.show();
   }
@@ -126,8 +163,9 @@ export class SidecarManager implements vscode.Disposable {
   }
 
   async attach(arg: TargetArg, profileName?: unknown): Promise<AttachedSidecar | undefined> {
-    const ref = await this.pickTarget(arg, 'Attach a debugger container to which container?');
-    if (!ref) return undefined;
+    const picked = await this.pickTarget(arg, 'Attach a debugger container to which container?');
+    if (!picked) return undefined;
+    const { ref, engine } = picked;
     const profiles = await this.profiles();
     let profile: DebuggerProfile | undefined;
     if (typeof profileName === 'string') {
@@ -143,7 +181,6 @@ export class SidecarManager implements vscode.Disposable {
       profile = pick?.profile;
     }
     if (!profile) return undefined;
-    const engine = this.ctx.engine;
     const target = await runningTarget(engine, ref);
     const warnings = sidecarWarnings(target);
     if (warnings.some((w) => /--pid=host/.test(w))) {
@@ -168,8 +205,9 @@ export class SidecarManager implements vscode.Disposable {
     });
     this.log.info(`Attached debugger sidecar ${session.id.slice(0, 12)} (${profile.name}, ${profile.image}) to ${target.name}`);
     const pty = new SidecarPty(session, { profile: profile.name, image: profile.image, warnings: [...warnings, ...(profile.warnings ?? [])] }, this.log);
-    const terminal = vscode.window.createTerminal({ name: `Sidecar: ${target.name}`, pty, iconPath: new vscode.ThemeIcon('debug-alt') });
-    const attached: AttachedSidecar = { sidecarId: session.id, targetId: target.id, profile: profile.name, terminal, pty, session };
+    const terminal = vscode.window.createTerminal({ name: `Sidecar: ${target.name}${this.onEngine(engine)}`, pty, iconPath: new vscode.ThemeIcon('debug-alt') });
+    this.usedEngines.add(engine);
+    const attached: AttachedSidecar = { sidecarId: session.id, targetId: target.id, engine, profile: profile.name, terminal, pty, session };
     this.sessions.set(session.id, attached);
     session.onEnd(() => {
       this.sessions.delete(session.id);
@@ -183,14 +221,17 @@ export class SidecarManager implements vscode.Disposable {
   /** Detach from the tree (a sidecar item) or the palette (a quick pick of sidecars). */
   async detach(arg: TargetArg): Promise<void> {
     let id = typeof arg === 'string' ? arg : arg && !(arg instanceof vscode.Uri) ? arg.container?.id : undefined;
+    let engine = this.ctx.engineFor(this.ctx.engineIdOf(arg));
     if (!id) {
-      const all = await listSidecars(this.ctx.engine);
+      const engines = this.ctx.engines.all;
+      const all = (await Promise.all(engines.map(async (e) => (await listSidecars(e).catch(() => [])).map((s) => ({ s, e }))))).flat();
       if (!all.length) {
         void vscode.window.showInformationMessage('No sidecars are running.');
         return;
       }
-      const pick = await vscode.window.showQuickPick(all.map((s) => ({ label: s.name, description: `${s.role} · ${s.state}`, detail: s.owner === processOwner ? 'started by this window' : 'started by another window', id: s.id })), { title: 'Detach which sidecar?' });
+      const pick = await vscode.window.showQuickPick(all.map(({ s, e }) => ({ label: s.name, description: `${s.role} · ${s.state}${this.onEngine(e)}`, detail: s.owner === processOwner ? 'started by this window' : 'started by another window', id: s.id, e })), { title: 'Detach which sidecar?' });
       id = pick?.id;
+      if (pick) engine = pick.e;
     }
     if (!id) return;
     const mine = [...this.sessions.values()].find((s) => s.sidecarId === id || s.sidecarId.startsWith(id));
@@ -200,14 +241,15 @@ export class SidecarManager implements vscode.Disposable {
       return;
     }
     const forward = this.activeForwards().find((f) => f.tunnelId === id);
-    if (forward) return this.forwards.stop(forward.id);
-    await removeSidecar(this.ctx.engine, id);
+    if (forward) return this.serviceOf(forward.id)?.stop(forward.id);
+    await removeSidecar(engine, id);
     this.log.info(`Removed sidecar ${id.slice(0, 12)}`);
   }
 
   async forward(arg: TargetArg, port?: unknown, localPort?: unknown): Promise<ActiveForward | undefined> {
-    const ref = await this.pickTarget(arg, 'Forward a port of which container?');
-    if (!ref) return undefined;
+    const picked = await this.pickTarget(arg, 'Forward a port of which container?');
+    if (!picked) return undefined;
+    const { ref, engine } = picked;
     let remote = port;
     if (remote === undefined) {
       remote = await vscode.window.showInputBox({
@@ -218,12 +260,12 @@ export class SidecarManager implements vscode.Disposable {
       if (remote === undefined) return undefined;
     }
     const remotePort = parsePort(remote, 'The container port');
-    const target = await runningTarget(this.ctx.engine, ref);
+    const target = await runningTarget(engine, ref);
     const f = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Forwarding port ${remotePort} of ${target.name}`, cancellable: true }, async (progress, token) => {
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
-        return await this.forwards.forward({
+        return await this.forwardsOn(engine).forward({
           target: target.id, remotePort, localPort: localPort === undefined ? undefined : localPort === 0 ? 0 : parsePort(localPort, 'The local port'),
           image: await imageForStart(this.ctx, TUNNEL_IMAGE_SETTING, 'busybox:latest'),
           onProgress: (message) => progress.report({ message }), signal: abort.signal,
@@ -253,7 +295,7 @@ export class SidecarManager implements vscode.Disposable {
     }
     for (const x of ids) {
       if (!list.some((f) => f.id === x)) throw new Error(`No active port forward "${x}"; run "List Port Forwards" to see them.`);
-      await this.forwards.stop(x);
+      await this.serviceOf(x)?.stop(x);
     }
   }
 
@@ -262,42 +304,55 @@ export class SidecarManager implements vscode.Disposable {
     type Item = vscode.QuickPickItem & { run?: () => unknown };
     const items: Item[] = [];
     for (const s of this.sessions.values()) {
-      items.push({ label: `$(terminal) ${s.session.target.name}`, description: `debugger · ${s.profile}`, detail: 'Show its terminal', run: () => s.terminal.show() });
+      items.push({ label: `$(terminal) ${s.session.target.name}`, description: `debugger · ${s.profile}${this.onEngine(s.engine)}`, detail: 'Show its terminal', run: () => s.terminal.show() });
       items.push({ label: `$(debug-disconnect) Detach from ${s.session.target.name}`, description: s.sidecarId.slice(0, 12), run: () => this.detach(s.sidecarId) });
     }
     for (const f of this.activeForwards()) {
-      items.push({ label: `$(plug) 127.0.0.1:${f.localPort} → ${f.target.name}:${f.remotePort}`, description: `${f.connections} open`, detail: 'Stop this forward', run: () => this.forwards.stop(f.id) });
+      items.push({ label: `$(plug) 127.0.0.1:${f.localPort} → ${f.target.name}:${f.remotePort}`, description: `${f.connections} open`, detail: 'Stop this forward', run: () => this.serviceOf(f.id)?.stop(f.id) });
     }
     if (!items.length) items.push({ label: 'No sidecars or port forwards in this window.' });
     const pick = await vscode.window.showQuickPick(items, { title: 'Container Sidecar: sidecars and port forwards' });
     await pick?.run?.();
   }
 
-  /** A container id from the argument, or a quick pick of running containers (not our own sidecars). */
-  private async pickTarget(arg: TargetArg, title: string): Promise<string | undefined> {
-    if (typeof arg === 'string' && arg) return arg;
+  /** A container and its engine from the argument, or a quick pick of running containers on every engine (not our own sidecars). */
+  private async pickTarget(arg: TargetArg, title: string): Promise<Picked | undefined> {
+    if (typeof arg === 'string' && arg) {
+      const { container, engineId } = splitContainerRef(arg);
+      return { ref: container, engine: this.ctx.engineFor(engineId) };
+    }
     if (arg instanceof vscode.Uri) {
       if (arg.scheme !== 'container' || !arg.authority) throw new Error(`${arg.toString()} is not a container file; open a container: file or pick a container.`);
-      return arg.authority;
+      const { container, engineId } = splitContainerRef(arg.authority);
+      return { ref: container, engine: this.ctx.engineFor(engineId) };
     }
     if (arg && typeof arg === 'object' && arg.container?.id) {
       if (arg.container.state && arg.container.state !== 'running') throw new Error(`Container ${arg.container.name} is ${arg.container.state}, not running; start it first.`);
-      return arg.container.id;
+      return { ref: arg.container.id, engine: this.ctx.engineFor(arg.container.engineId) };
     }
-    // Process and Files rows carry only the id of their container.
-    if (arg && typeof arg === 'object' && typeof arg.containerId === 'string' && arg.containerId) return arg.containerId;
-    const running = (await this.ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
+    // Process and Files rows carry only the id of their container (and their parents its engine).
+    if (arg && typeof arg === 'object' && typeof arg.containerId === 'string' && arg.containerId) return { ref: arg.containerId, engine: this.ctx.engineFor(this.ctx.engineIdOf(arg)) };
+    const engines = this.ctx.engines.all;
+    const lists = await Promise.all(engines.map(async (engine) => (await engine.listContainers().catch(() => [])).map((c) => ({ c, engine }))));
+    const running = lists.flat().filter(({ c }) => c.state === 'running' && c.labels[LABELS.managed] !== 'true');
     if (!running.length) throw new Error('No container is running. Start one, then try again.');
-    const pick = await vscode.window.showQuickPick(running.map((c) => ({ label: c.name, description: `${c.image} · ${c.shortId}`, detail: c.status, id: c.id })), { title, matchOnDescription: true });
-    return pick?.id;
+    const pick = await vscode.window.showQuickPick(running.map(({ c, engine }) => ({ label: c.name, description: `${c.image} · ${c.shortId}${this.onEngine(engine)}`, detail: c.status, id: c.id, engine })), { title, matchOnDescription: true });
+    return pick && { ref: pick.id, engine: pick.engine };
   }
 
   /** Deactivate: end our sessions and forwards and remove whatever this window still owns. */
   async shutdown(): Promise<void> {
-    const engine = this.forwardEngine;
     await Promise.allSettled([...this.sessions.values()].map((s) => s.session.close()));
-    await this.forwardService?.dispose();
-    await removeOwnedSidecars(engine ?? this.ctx.engine).catch((err: unknown) => this.log.warn(`Removing this window's sidecars failed: ${String(err)}`));
+    await Promise.allSettled([...this.forwardServices.values()].map((s) => s.dispose()));
+    let engines = [...this.usedEngines];
+    if (!engines.length) {
+      try {
+        engines = [this.ctx.engine];
+      } catch {
+        engines = [];
+      }
+    }
+    await Promise.all(engines.map((e) => removeOwnedSidecars(e).catch((err: unknown) => this.log.warn(`Removing this window's sidecars on ${e.name} failed: ${String(err)}`))));
   }
 
   dispose(): void {
@@ -316,12 +371,20 @@ export function registerSidecars(ctx: SidecarContext): SidecarManager {
   ctx.registerCommand('sidecar.ports.stop', (id?: unknown) => m.stopForward(id));
   // Sidecars of a crashed window: remove those whose target or owner is gone. Failing here must not block activation.
   void (async () => {
+    let engines: Engine[];
     try {
-      const removed = await cleanupOrphans(ctx.engine);
-      if (removed.length) ctx.log.info(`Removed ${removed.length} orphaned sidecar(s): ${removed.map((s) => s.name).join(', ')}`);
-    } catch (err) {
-      ctx.log.warn(`Orphaned sidecar cleanup skipped: ${err instanceof Error ? err.message : String(err)}`);
+      engines = ctx.engines.all;
+    } catch {
+      engines = [];
     }
+    await Promise.all(engines.map(async (engine) => {
+      try {
+        const removed = await cleanupOrphans(engine);
+        if (removed.length) ctx.log.info(`Removed ${removed.length} orphaned sidecar(s) on ${engine.name}: ${removed.map((s) => s.name).join(', ')}`);
+      } catch (err) {
+        ctx.log.warn(`Orphaned sidecar cleanup on ${engine.name} skipped: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }));
   })();
   return m;
 }

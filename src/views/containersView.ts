@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { ContainerHealth, ContainerModel, ContainerState, HealthStatus } from '../engine/containers';
 import type { SidecarContext } from '../context';
+import type { Engine } from '../engine/engine';
 import { NS_DESCRIPTIONS, NS_TYPES, type NsSharing, type NsType } from '../procfs/namespaces';
 import { containerProcesses, type ProcessInfo, treeFromNamespace } from '../procfs/processes';
 import { listProcessesInTarget } from '../debug/nodeInspector';
@@ -45,7 +46,53 @@ export function healthRows(h: ContainerHealth): [string, string][] {
 
 const isLive = (s: ContainerState) => s === 'running' || s === 'paused' || s === 'restarting';
 
-type Node = GroupItem | ContainerItem | SectionItem | NamespaceItem | ProcessItem | FilesItem | InfoItem;
+type Node = EngineItem | GroupItem | ContainerItem | SectionItem | NamespaceItem | ProcessItem | FilesItem | InfoItem;
+
+/** With more than one engine, each is a root: its name, its state, and its containers below. */
+export class EngineItem extends vscode.TreeItem {
+  constructor(readonly engineId: string) {
+    super(engineId, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `engine:${engineId}`;
+  }
+
+  /** Updates in place from the engine and its model's status. */
+  describe(engine: Engine, model: ExplorerModel, isDefault: boolean): void {
+    const e = engine.endpoint;
+    this.label = engine.name;
+    const up = model.loaded && model.status.ok;
+    const state = !model.loaded ? 'connecting…' : up ? 'connected' : 'down';
+    const reason = !model.status.ok ? model.status.error : undefined;
+    this.description = reason ? `down · ${shortReason(reason)}` : `${state}${up ? ` · ${model.containers.size} container${model.containers.size === 1 ? '' : 's'}` : ''}`;
+    this.contextValue = `engine.${up ? 'connected' : model.loaded ? 'down' : 'connecting'}`;
+    this.iconPath = new vscode.ThemeIcon(e.source === 'podman' ? 'package' : e.options.socketPath ? 'server' : 'remote', new vscode.ThemeColor(up ? 'testing.iconPassed' : model.loaded ? 'errorForeground' : 'disabledForeground'));
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${escape(engine.name)}**${isDefault ? ' (default engine)' : ''}\n\n`);
+    const rows: [string, string][] = [
+      ['Endpoint', e.label],
+      ['Found in', SOURCES[e.source ?? 'setting']],
+      ['Id', `${engine.id} (container://<container>@${engine.id}/… names it)`],
+      ['State', reason ? `down: ${reason}` : state],
+    ];
+    // The transport's own warning, e.g. for plain tcp (src/engine/transport.ts).
+    if (e.warning) rows.push(['Warning', e.warning]);
+    md.appendMarkdown(rows.map(([k, v]) => `${k}: ${escape(v)}`).join('  \n'));
+    this.tooltip = md;
+  }
+}
+
+const SOURCES: Record<string, string> = {
+  setting: 'the setting sidecar.engines',
+  environment: 'DOCKER_HOST',
+  context: 'the Docker CLI\'s contexts',
+  default: 'the default socket',
+  podman: 'Podman\'s socket',
+};
+
+/** "No Docker Engine answers at X: the socket does not exist. Start…" -> "the socket does not exist". */
+function shortReason(error: string): string {
+  const m = /answers at \S+: ([^.]*)/.exec(error);
+  return m ? m[1] : error.length > 60 ? `${error.slice(0, 59)}…` : error;
+}
 
 export class GroupItem extends vscode.TreeItem {
   constructor(readonly project: string) {
@@ -153,7 +200,7 @@ export class ProcessItem extends vscode.TreeItem {
       this.description = `PID ${p.nsPid} · host ${p.hostPid} · ${p.user ?? `uid ${p.uid}`}`;
       this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: ${p.hostPid}\nUser: ${p.user ? `${p.user} (${p.uid})` : p.uid}`;
     } else {
-      // Listed inside the container (see ContainersProvider.processesInside): no host PID is known.
+      // Listed inside the container (see EngineTree.processesInside): no host PID is known.
       this.id = `proc:${containerId}:ns${p.nsPid}`;
       this.description = `PID ${p.nsPid}`;
       this.tooltip = `${p.command}\nPID in container: ${p.nsPid}\nHost PID: unknown (the engine's processes are not in this window's /proc; listed by ps in a helper container)`;
@@ -191,31 +238,34 @@ interface Children {
   sidecars: SectionItem;
 }
 
-export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
-  readonly onDidChangeTreeData = this.changed.event;
-  private view: vscode.TreeView<Node> | undefined;
+/** A node as the provider hands it out: which engine's tree it belongs to. */
+type Tagged = Node & { tree?: EngineTree; prefixed?: boolean };
+
+/**
+ * One engine's part of the Containers view: its containers, grouped by
+ * compose project, and their children. Items are kept and reused between
+ * refreshes. `fire(undefined)` means "this engine's whole subtree".
+ */
+export class EngineTree implements vscode.Disposable {
   private readonly items = new Map<string, ContainerItem>();
   private readonly groups = new Map<string, GroupItem>();
   private readonly children = new Map<string, Children>();
   private readonly sidecarItems = new Map<string, ContainerItem>();
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly ctx: SidecarContext, readonly model: ExplorerModel) {
+  constructor(private readonly ctx: SidecarContext, readonly model: ExplorerModel, private readonly fireNode: (n: Node | undefined) => void) {
     const onChange = (c: ModelChange) => this.apply(c);
-    const onStatus = (s: EngineStatus) => this.showStatus(s);
+    const onError = (e: unknown) => ctx.log.warn(`Explorer update: ${e instanceof Error ? e.message : String(e)}`);
     model.on('change', onChange);
-    model.on('status', onStatus);
-    model.on('error', (e: unknown) => ctx.log.warn(`Explorer update: ${e instanceof Error ? e.message : String(e)}`));
-    this.disposables.push({ dispose: () => { model.off('change', onChange); model.off('status', onStatus); } });
+    model.on('error', onError);
+    this.disposables.push({ dispose: () => { model.off('change', onChange); model.off('error', onError); } });
   }
 
-  attach(view: vscode.TreeView<Node>): void {
-    this.view = view;
-  }
+  private readonly changed = { fire: (n: Node | undefined) => this.fireNode(n) };
 
-  get engineStatus(): EngineStatus {
-    return this.model.status;
+  /** Forgets every item (the engines changed: ids and parents may differ now). */
+  reset(): void {
+    for (const m of [this.items, this.groups, this.children, this.sidecarItems]) m.clear();
   }
 
   /** Reloads everything from the engine. */
@@ -302,17 +352,9 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     return n;
   }
 
-  getTreeItem(item: Node): vscode.TreeItem {
-    return item;
-  }
-
-  getParent(item: Node): Node | undefined {
-    return 'parentNode' in item ? (item.parentNode as Node | undefined) : undefined;
-  }
-
   /** The tree item of a container, for reveal. */
   async itemFor(id: string): Promise<ContainerItem | undefined> {
-    if (!this.items.has(id)) await this.getChildren();
+    if (!this.items.has(id)) await this.roots();
     const item = this.items.get(id);
     if (item?.parentNode) await this.getChildren(item.parentNode);
     return this.items.get(id);
@@ -327,10 +369,8 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     return [];
   }
 
-  private async roots(): Promise<Node[]> {
+  async roots(): Promise<Node[]> {
     if (!this.model.loaded) await this.model.refresh();
-    // The welcome views depend on this key, so set it on every load, not only on changes.
-    this.showStatus(this.model.status, false);
     if (!this.model.status.ok) return [];
     const entries = this.sorted([...this.model.containers.values()]);
     // Forget items of containers that are gone (engine switch, missed destroy events).
@@ -445,7 +485,7 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     const hit = this.inside.get(id);
     if (hit && Date.now() - hit.at < 10_000) return hit.list;
     const image = imageNow(this.ctx, 'sidecar.ports.tunnelImage', 'busybox:latest');
-    const list = listProcessesInTarget(this.ctx.engine, { target: id, image, setting: 'sidecar.ports.tunnelImage' }).then(treeFromNamespace);
+    const list = listProcessesInTarget(this.model.engine, { target: id, image, setting: 'sidecar.ports.tunnelImage' }).then(treeFromNamespace);
     const entry = { at: Date.now(), list };
     this.inside.set(id, entry);
     // Its age counts from the answer, so the helper's late events still find it fresh; a failure is not kept.
@@ -453,25 +493,250 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     return list;
   }
 
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/**
+ * The Containers view. With one engine it shows that engine's tree as it
+ * always did; with more, one EngineItem root per engine, each with its own
+ * model (own event stream, reconnect and deadline), so a hung or lost engine
+ * holds up only its own root.
+ */
+export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private view: vscode.TreeView<Node> | undefined;
+  /** The default engine's tree; its model follows ctx.engine, as the single engine always did. */
+  private readonly defaultTree: EngineTree;
+  private readonly trees = new Map<Engine, EngineTree>();
+  private readonly engineItems = new Map<string, EngineItem>();
+  private multi = false;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly ctx: SidecarContext, readonly model: ExplorerModel) {
+    this.defaultTree = this.track(new EngineTree(ctx, model, (n) => this.fireFrom(this.defaultTree, n)));
+  }
+
+  attach(view: vscode.TreeView<Node>): void {
+    this.view = view;
+  }
+
+  /** The default engine's status (the only engine's, with one). */
+  get engineStatus(): EngineStatus {
+    return this.model.status;
+  }
+
+  /** Every engine with its model; the default first. */
+  engines(): { engine: Engine; model: ExplorerModel }[] {
+    const all = this.sync();
+    return all.map((engine) => ({ engine, model: this.treeOf(engine).model }));
+  }
+
+  /** The model of the engine a container or URI names; none means the default. */
+  modelFor(engineId: string | undefined): ExplorerModel {
+    if (!engineId) return this.model;
+    const e = this.engines().find((x) => x.engine.id === engineId);
+    return e?.model ?? this.model;
+  }
+
+  private track(tree: EngineTree): EngineTree {
+    const onStatus = (s: EngineStatus) => {
+      if (this.multi) this.fireFrom(tree, undefined);
+      else if (tree === this.defaultTree) this.showStatus(s);
+    };
+    tree.model.on('status', onStatus);
+    this.disposables.push({ dispose: () => tree.model.off('status', onStatus) });
+    return tree;
+  }
+
+  /** Matches trees to the engines of the current settings; returns the engines, default first. */
+  private sync(): Engine[] {
+    let all: Engine[];
+    try {
+      all = this.ctx.engines.all;
+    } catch {
+      all = [];
+    }
+    const others = all.slice(1);
+    for (const [engine, tree] of this.trees) {
+      if (others.includes(engine)) continue;
+      tree.dispose();
+      tree.model.dispose();
+      this.trees.delete(engine);
+    }
+    for (const engine of others) {
+      if (this.trees.has(engine)) continue;
+      const model = new ExplorerModel(() => engine, () => engine.endpoint.label);
+      const tree: EngineTree = this.track(new EngineTree(this.ctx, model, (n) => this.fireFrom(tree, n)));
+      this.trees.set(engine, tree);
+    }
+    const multi = all.length > 1;
+    if (multi !== this.multi) {
+      // Item ids change between the two shapes: start the items afresh.
+      this.defaultTree.reset();
+      for (const t of this.trees.values()) t.reset();
+      this.multi = multi;
+    }
+    return all;
+  }
+
+  private treeOf(engine: Engine): EngineTree {
+    return this.trees.get(engine) ?? this.defaultTree;
+  }
+
+  /** A tree's change: with several engines, "everything" means that engine's root. */
+  private fireFrom(tree: EngineTree, n: Node | undefined): void {
+    if (n || !this.multi) {
+      this.changed.fire(n);
+      return;
+    }
+    const item = [...this.engineItems.values()].find((i) => this.treeForItem(i) === tree);
+    if (item) this.describeEngine(item);
+    this.changed.fire(item);
+  }
+
+  private treeForItem(item: EngineItem): EngineTree | undefined {
+    const all = this.sync();
+    const engine = all.find((e) => e.id === item.engineId);
+    return engine ? this.treeOf(engine) : undefined;
+  }
+
+  private describeEngine(item: EngineItem): void {
+    const all = this.sync();
+    const engine = all.find((e) => e.id === item.engineId);
+    if (engine) item.describe(engine, this.treeOf(engine).model, engine === all[0]);
+  }
+
+  /** Marks nodes with their engine's tree; with several engines their ids get the engine's id, so they stay unique. */
+  private tag(nodes: Node[], tree: EngineTree): Node[] {
+    for (const n of nodes as Tagged[]) {
+      n.tree = tree;
+      if (this.multi && !n.prefixed && n.id) {
+        n.id = `${tree.model.engine.id}/${n.id}`;
+        n.prefixed = true;
+      }
+    }
+    return nodes;
+  }
+
+  /** Reloads every engine. */
+  async refresh(): Promise<void> {
+    const all = this.sync();
+    await Promise.all(all.map((e) => this.treeOf(e).refresh()));
+  }
+
+  /** The settings changed which engines there are. */
+  enginesChanged(): void {
+    this.sync();
+    this.changed.fire(undefined);
+  }
+
+  /** Recomputes status texts on every engine; returns how many items changed. */
+  tick(now = Date.now()): number {
+    return [this.defaultTree, ...this.trees.values()].reduce((n, t) => n + t.tick(now), 0);
+  }
+
+  /** The safety poll on every engine. */
+  async poll(): Promise<void> {
+    await Promise.all([this.defaultTree, ...this.trees.values()].map((t) => t.model.poll()));
+  }
+
+  getTreeItem(item: Node): vscode.TreeItem {
+    return item;
+  }
+
+  getParent(item: Node): Node | undefined {
+    if (item instanceof EngineItem) return undefined;
+    const p = 'parentNode' in item ? (item.parentNode as Node | undefined) : undefined;
+    if (p || !this.multi) return p;
+    const tree = (item as Tagged).tree;
+    return [...this.engineItems.values()].find((i) => this.treeForItem(i) === tree);
+  }
+
+  /** The tree item of a container, for reveal; `engineId` names its engine (none: the default, then any). */
+  async itemFor(id: string, engineId?: string): Promise<ContainerItem | undefined> {
+    await this.getChildren();
+    const entries = this.engines();
+    const order = engineId ? entries.filter((e) => e.engine.id === engineId) : entries;
+    for (const { engine } of order) {
+      const tree = this.treeOf(engine);
+      const item = await tree.itemFor(id);
+      if (!item) continue;
+      const chain: Node[] = [];
+      for (let n: Node | undefined = item; n && !(n instanceof EngineItem); n = 'parentNode' in n ? (n.parentNode as Node | undefined) : undefined) chain.push(n);
+      this.tag(chain, tree);
+      return item;
+    }
+    return undefined;
+  }
+
+  async getChildren(parent?: Node): Promise<Node[]> {
+    if (!parent) return this.roots();
+    if (parent instanceof EngineItem) {
+      const tree = this.treeForItem(parent);
+      if (!tree) return [];
+      const nodes = this.tag(await tree.roots(), tree);
+      this.describeEngine(parent);
+      if (!tree.model.status.ok) return [new InfoItem('Not connected', tree.model.status.error, parent, `enginedown:${parent.engineId}`, 'warning')];
+      return nodes;
+    }
+    const tree = (parent as Tagged).tree ?? this.defaultTree;
+    return this.tag(await tree.getChildren(parent), tree);
+  }
+
+  private async roots(): Promise<Node[]> {
+    const all = this.sync();
+    if (!this.multi) {
+      const nodes = this.tag(await this.defaultTree.roots(), this.defaultTree);
+      // The welcome views depend on this key, so set it on every load, not only on changes.
+      this.showStatus(this.model.status, false);
+      return nodes;
+    }
+    this.showStatus({ ok: true }, false);
+    for (const id of this.engineItems.keys()) if (!all.some((e) => e.id === id)) this.engineItems.delete(id);
+    return all.map((engine) => {
+      let item = this.engineItems.get(engine.id);
+      if (!item) this.engineItems.set(engine.id, (item = new EngineItem(engine.id)));
+      const tree = this.treeOf(engine);
+      item.describe(engine, tree.model, engine === all[0]);
+      // Each engine loads on its own: the roots show at once, a slow engine's containers follow.
+      if (!tree.model.loaded) void tree.model.refresh();
+      return item;
+    });
+  }
+
   private showStatus(s: EngineStatus, changed = true): void {
     void vscode.commands.executeCommand('setContext', 'sidecar:engineState', s.ok ? 'ok' : 'down');
     // Logged once per change of status, not on every load: no log storms while the engine is down.
     if (!s.ok && changed) this.ctx.log.warn(`Cannot list containers: ${s.error}`);
-    if (this.view) this.view.message = withTrustNote(s.ok ? undefined : `${s.error} Retrying automatically.`);
+    let problems: string[] = [];
+    try {
+      problems = this.ctx.engines.problems;
+    } catch {
+      // reported through the status
+    }
+    const text = s.ok ? (problems.length && this.multi ? problems.join(' ') : undefined) : `${s.error} Retrying automatically.`;
+    if (this.view) this.view.message = withTrustNote(text);
   }
 
   dispose(): void {
     this.changed.dispose();
     for (const d of this.disposables) d.dispose();
+    this.defaultTree.dispose();
+    for (const t of this.trees.values()) {
+      t.dispose();
+      t.model.dispose();
+    }
   }
 }
-
 export interface Explorer {
   model: ExplorerModel;
   containers: ContainersProvider;
   containersView: vscode.TreeView<Node>;
-  /** Shows a container in the Containers view. */
-  reveal(containerId: string): Promise<void>;
+  /** Shows a container in the Containers view; `engineId` names its engine (none: the default). */
+  reveal(containerId: string, engineId?: string): Promise<void>;
 }
 
 /** Timers: description ticks and the safety poll, only while the view is visible. */
@@ -491,7 +756,7 @@ export function registerContainersView(ctx: SidecarContext): ContainersProvider 
     tick = poll = undefined;
     if (!on) return;
     tick = setInterval(() => provider.tick(), TICK_MS);
-    poll = setInterval(() => void model.poll(), POLL_MS);
+    poll = setInterval(() => void provider.poll(), POLL_MS);
   };
   timers(view.visible);
   ctx.extension.subscriptions.push(
@@ -505,10 +770,11 @@ export function registerContainersView(ctx: SidecarContext): ContainersProvider 
     }),
     ctx.onDidChangeEngine(() => {
       model.restart();
+      provider.enginesChanged();
       void model.refresh();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('sidecar.containers.groupByComposeProject')) void model.refresh();
+      if (e.affectsConfiguration('sidecar.containers.groupByComposeProject')) void provider.refresh();
     }),
   );
   ctx.registerCommand('sidecar.containers.refresh', () => provider.refresh());
@@ -516,8 +782,8 @@ export function registerContainersView(ctx: SidecarContext): ContainersProvider 
     model,
     containers: provider,
     containersView: view,
-    async reveal(id: string) {
-      const item = await provider.itemFor(id);
+    async reveal(id: string, engineId?: string) {
+      const item = await provider.itemFor(id, engineId);
       if (!item) throw new Error(`Container ${id.slice(0, 12)} is not in the Containers view any more; it may have been removed.`);
       await view.reveal(item, { select: true, focus: true, expand: true });
     },

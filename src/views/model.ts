@@ -73,6 +73,7 @@ export class ExplorerModel extends EventEmitter {
   private readonly inodeCache = new Map<string, NsInodes>();
   private pending = new Map<string, ContainerEvent>();
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private again: Promise<void> | undefined;
   private readonly debounceMs: number;
@@ -172,6 +173,13 @@ export class ExplorerModel extends EventEmitter {
       this.setStatus({ ok: false, endpoint: this.endpointLabel(), error });
       // Keep listening: the stream's reconnect brings the view back.
       this.listen();
+      // A list that missed its deadline while the stream stayed up gets no reconnect to wait for: try again.
+      if (this.events?.state.connected && !this.retry && !this.disposed) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          if (!this.status.ok) void this.refresh();
+        }, 5000);
+      }
     }
     this.emit('change', { all: true, updated: [], added: [], removed: [], namespaces: [], sidecarsOf: [] } satisfies ModelChange);
   }
@@ -304,6 +312,7 @@ export class ExplorerModel extends EventEmitter {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retry);
     this.events?.dispose();
     this.removeAllListeners();
   }

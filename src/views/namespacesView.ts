@@ -3,6 +3,7 @@
 // namespaces (two or more containers, or the host) stand out.
 import * as vscode from 'vscode';
 import type { SidecarContext } from '../context';
+import type { Engine } from '../engine/engine';
 import { NS_DESCRIPTIONS, NS_TYPES, type NsType } from '../procfs/namespaces';
 import { pidsByContainer } from '../procfs/processes';
 import type { ExplorerModel, ModelChange } from './model';
@@ -34,12 +35,27 @@ export function groupNamespaces(model: ExplorerModel): Map<NsType, NamespaceGrou
   return out;
 }
 
-type Node = TypeItem | NamespaceItem | MemberItem;
+type Node = EngineNsItem | TypeItem | NamespaceItem | MemberItem;
+
+/** The engines that the Containers view shows, default first (ContainersProvider.engines). */
+export type EngineModels = () => { engine: Engine; model: ExplorerModel }[];
+
+/** With more than one engine: one root per engine, its namespaces below, so each member's engine is plain. */
+export class EngineNsItem extends vscode.TreeItem {
+  constructor(readonly engine: Engine, readonly model: ExplorerModel) {
+    super(engine.name, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `nsengine:${engine.id}`;
+    this.iconPath = new vscode.ThemeIcon('server');
+    this.contextValue = 'engine';
+    this.description = model.status.ok ? `${model.snapshot.containers.size} running container${model.snapshot.containers.size === 1 ? '' : 's'}` : 'down';
+    this.tooltip = `${engine.name}: ${engine.endpoint.label}${model.snapshot.source === 'hostconfig' && model.snapshot.reason ? `\nInodes unknown: ${model.snapshot.reason}` : ''}`;
+  }
+}
 
 export class TypeItem extends vscode.TreeItem {
-  constructor(readonly nsType: NsType, groups: NamespaceGroup[]) {
+  constructor(readonly nsType: NsType, groups: NamespaceGroup[], readonly model?: ExplorerModel, readonly parentNode?: EngineNsItem) {
     super(nsType, groups.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-    this.id = `nstype:${nsType}`;
+    this.id = `${parentNode ? `${parentNode.engine.id}/` : ''}nstype:${nsType}`;
     const shared = groups.filter((g) => g.host || g.members.length > 1).length;
     this.description = `${groups.length} namespace${groups.length === 1 ? '' : 's'}${shared ? `, ${shared} shared` : ''}`;
     this.tooltip = `${nsType}: ${NS_DESCRIPTIONS[nsType]}`;
@@ -52,7 +68,7 @@ export class NamespaceItem extends vscode.TreeItem {
   constructor(readonly group: NamespaceGroup, readonly parentNode: TypeItem, names: string[], unknownReason?: string) {
     super(group.inode !== undefined ? `${group.type}:[${group.inode}]` : `${group.type} (inode unknown)`, vscode.TreeItemCollapsibleState.Collapsed);
     const shared = group.host || group.members.length > 1;
-    this.id = `nsgroup:${group.type}:${group.inode ?? group.members.join(',')}`;
+    this.id = `${parentNode.parentNode ? `${parentNode.parentNode.engine.id}/` : ''}nsgroup:${group.type}:${group.inode ?? group.members.join(',')}`;
     const whom = [...(group.host ? ['host'] : []), ...names];
     const list = whom.length > 4 ? `${whom.slice(0, 3).join(', ')} and ${whom.length - 3} more` : whom.join(', ');
     this.description = shared ? `shared by ${list}` : `private to ${names[0]}`;
@@ -67,31 +83,41 @@ export class NamespaceItem extends vscode.TreeItem {
 }
 
 export class MemberItem extends vscode.TreeItem {
-  constructor(readonly containerId: string, name: string, processes: number | undefined, readonly parentNode: NamespaceItem) {
+  constructor(readonly containerId: string, name: string, processes: number | undefined, readonly parentNode: NamespaceItem, engineId?: string) {
     super(name, vscode.TreeItemCollapsibleState.None);
     this.id = `${parentNode.id}:${containerId}`;
     this.description = processes === undefined ? '' : `${processes} process${processes === 1 ? '' : 'es'}`;
     this.iconPath = new vscode.ThemeIcon('vm-running', new vscode.ThemeColor('testing.iconPassed'));
     this.contextValue = 'namespaceMember';
     this.tooltip = `Show ${name} in the Containers view`;
-    this.command = { command: 'sidecar.containers.reveal', title: 'Reveal Container', arguments: [containerId] };
+    this.command = { command: 'sidecar.containers.reveal', title: 'Reveal Container', arguments: [engineId ? { containerId, engineId } : containerId] };
   }
 }
 
 export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private groups = new Map<NsType, NamespaceGroup[]>();
+  private readonly groups = new Map<ExplorerModel, Map<NsType, NamespaceGroup[]>>();
   private counts = new Map<string, number>();
-  private readonly off: () => void;
+  private readonly watched = new Set<ExplorerModel>();
+  private readonly on = (c: ModelChange) => {
+    // The view is small; reload it whenever membership may have changed.
+    if (c.all || c.namespaces.length || c.added.length || c.removed.length) this.changed.fire(undefined);
+  };
 
-  constructor(private readonly model: ExplorerModel) {
-    const on = (c: ModelChange) => {
-      // The view is small; reload it whenever membership may have changed.
-      if (c.all || c.namespaces.length || c.added.length || c.removed.length) this.changed.fire(undefined);
-    };
-    model.on('change', on);
-    this.off = () => model.off('change', on);
+  constructor(private readonly model: ExplorerModel, private readonly engines?: EngineModels) {
+    this.watch(model);
+  }
+
+  private watch(model: ExplorerModel): void {
+    if (this.watched.has(model)) return;
+    this.watched.add(model);
+    model.on('change', this.on);
+  }
+
+  private off(): void {
+    for (const m of this.watched) m.off('change', this.on);
+    this.watched.clear();
   }
 
   getTreeItem(item: Node): vscode.TreeItem {
@@ -102,29 +128,44 @@ export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode
     return 'parentNode' in item ? item.parentNode : undefined;
   }
 
-  private name(id: string): string {
-    return this.model.containers.get(id)?.model.name ?? id.slice(0, 12);
+  private name(model: ExplorerModel, id: string): string {
+    return model.containers.get(id)?.model.name ?? id.slice(0, 12);
+  }
+
+  /** The namespace types of one engine's containers, as `lsns` would list them. */
+  private async types(model: ExplorerModel, parent?: EngineNsItem): Promise<Node[]> {
+    if (!model.loaded) await model.refresh();
+    if (!model.status.ok || model.snapshot.containers.size === 0) return [];
+    const groups = groupNamespaces(model);
+    this.groups.set(model, groups);
+    try {
+      const running = model.runningDetails();
+      const pids = await pidsByContainer(running.map((d) => ({ id: d.id, pid: d.pid })));
+      for (const [id, p] of pids) if (p.length > 0) this.counts.set(id, p.length);
+    } catch {
+      // counts stay unknown
+    }
+    return NS_TYPES.map((t) => new TypeItem(t, groups.get(t) ?? [], model, parent));
   }
 
   async getChildren(parent?: Node): Promise<Node[]> {
     if (!parent) {
-      if (!this.model.loaded) await this.model.refresh();
-      if (!this.model.status.ok || this.model.snapshot.containers.size === 0) return [];
-      this.groups = groupNamespaces(this.model);
-      try {
-        const running = this.model.runningDetails();
-        const pids = await pidsByContainer(running.map((d) => ({ id: d.id, pid: d.pid })));
-        this.counts = new Map([...pids].filter(([, p]) => p.length > 0).map(([id, p]) => [id, p.length]));
-      } catch {
-        this.counts = new Map();
-      }
-      return NS_TYPES.map((t) => new TypeItem(t, this.groups.get(t) ?? []));
+      const engines = this.engines?.() ?? [];
+      for (const e of engines) this.watch(e.model);
+      this.counts = new Map();
+      if (engines.length <= 1) return this.types(this.model);
+      await Promise.all(engines.map((e) => (e.model.loaded ? undefined : e.model.refresh())));
+      return engines.map((e) => new EngineNsItem(e.engine, e.model));
     }
+    if (parent instanceof EngineNsItem) return this.types(parent.model, parent);
     if (parent instanceof TypeItem) {
-      return (this.groups.get(parent.nsType) ?? []).map((g) => new NamespaceItem(g, parent, g.members.map((m) => this.name(m)), this.model.snapshot.reason));
+      const model = parent.model ?? this.model;
+      return (this.groups.get(model)?.get(parent.nsType) ?? []).map((g) => new NamespaceItem(g, parent, g.members.map((m) => this.name(model, m)), model.snapshot.reason));
     }
     if (parent instanceof NamespaceItem) {
-      return parent.group.members.map((m) => new MemberItem(m, this.name(m), this.counts.get(m), parent));
+      const model = parent.parentNode.model ?? this.model;
+      const engineId = parent.parentNode.parentNode?.engine.id;
+      return parent.group.members.map((m) => new MemberItem(m, this.name(model, m), this.counts.get(m), parent, engineId));
     }
     return [];
   }
@@ -135,8 +176,8 @@ export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode
   }
 }
 
-export function registerNamespacesView(ctx: SidecarContext, model: ExplorerModel): NamespacesProvider {
-  const provider = new NamespacesProvider(model);
+export function registerNamespacesView(ctx: SidecarContext, model: ExplorerModel, engines?: EngineModels): NamespacesProvider {
+  const provider = new NamespacesProvider(model, engines);
   const view = vscode.window.createTreeView('sidecar.namespaces', { treeDataProvider: provider, showCollapseAll: true });
   ctx.extension.subscriptions.push(provider, view);
   const describe = () => {

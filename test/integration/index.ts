@@ -10,7 +10,8 @@ import { editorAttachTests } from './editorAttach.itest';
 import { panelsTests } from './panels.itest';
 import { goDebugTests } from './goDebug.itest';
 import { pythonDebugTests } from './pythonDebug.itest';
+import { enginesTests } from './engines.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests, 'python debug': pythonDebugTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests, 'python debug': pythonDebugTests, engines: enginesTests });
 }

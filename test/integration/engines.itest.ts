@@ -1,0 +1,139 @@
+// Several engines at once in the real extension host: the shared engine, an
+// isolated dockerd of our own (own socket, data and exec roots), and a TCP
+// listener on loopback that accepts and never answers (a real hung engine).
+// Each is a root of the Containers view; each fails and recovers on its own.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as vscode from 'vscode';
+import Docker from 'dockerode';
+import type { SidecarApi } from '../../src/extension';
+import { eventually, type HostTest } from '../helpers/hostRunner';
+import { IMAGES, removeQuietly, runContainer, TEST_LABEL, testDocker, uniqueName } from '../helpers/docker';
+import { projectRoot } from '../helpers/paths';
+
+type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string; engineId?: string }; engineId?: string };
+
+const EXTENSION_ID = 'container-sidecar.container-sidecar';
+const label = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : i.label?.label ?? '');
+
+async function api(): Promise<SidecarApi> {
+  const ext = vscode.extensions.getExtension<SidecarApi>(EXTENSION_ID);
+  assert.ok(ext);
+  return ext.activate();
+}
+
+async function children(a: SidecarApi, parent?: Item): Promise<Item[]> {
+  return (await a.containers.getChildren(parent as never)) as Item[];
+}
+
+/** The root of the engine named `name`. */
+async function engineRoot(a: SidecarApi, name: string): Promise<Item | undefined> {
+  return (await children(a)).find((r) => r.contextValue?.startsWith('engine.') && label(r) === name);
+}
+
+/** A container's item under an engine root, wherever grouping put it. */
+async function containerUnder(a: SidecarApi, root: Item, id: string): Promise<Item | undefined> {
+  for (const r of await children(a, root)) {
+    if (r.container?.id === id) return r;
+    if (!r.container && r.collapsibleState !== vscode.TreeItemCollapsibleState.None) {
+      const inGroup = (await children(a, r)).find((i) => i.container?.id === id);
+      if (inGroup) return inGroup;
+    }
+  }
+  return undefined;
+}
+
+type Dockerd = { stop(): Promise<void> };
+
+export const enginesTests: HostTest[] = [
+  {
+    name: 'two engines are two roots, each lists its own containers; one that hangs is "not answering" while the others list; a stopped one is down alone and comes back by itself',
+    async fn() {
+      if (process.getuid?.() !== 0) return;
+      const { startDockerd } = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/engine.mjs')).href)) as { startDockerd(o: object): Promise<Dockerd> };
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-engines-'));
+      const socket = path.join(root, 'docker.sock');
+      const logFile = path.join(root, 'dockerd.log');
+      const shared = testDocker();
+      // A listener that takes the connection and never says a word.
+      const hung = net.createServer(() => undefined);
+      await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+      const hungPort = (hung.address() as net.AddressInfo).port;
+      let dockerd: Dockerd | undefined = await startDockerd({ root, socket, logFile });
+      const cfg = vscode.workspace.getConfiguration('sidecar');
+      const local = await runContainer(shared, { name: uniqueName('it-engines-local') });
+      const a = await api();
+      try {
+        const iso = new Docker({ socketPath: socket });
+        await iso.loadImage((await shared.getImage(IMAGES.busybox).get()) as unknown as NodeJS.ReadableStream);
+        // The same name on both engines: each root shows its own.
+        const twinName = uniqueName('it-engines-twin');
+        const twinHere = await runContainer(shared, { name: twinName });
+        const twinThere = await iso.createContainer({ name: twinName, Image: IMAGES.busybox, Cmd: ['sleep', '3600'], Labels: { [TEST_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' } });
+        await twinThere.start();
+        await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }], vscode.ConfigurationTarget.Global);
+
+        const [docker, isolated] = (await eventually(async () => {
+          const r = [await engineRoot(a, 'Docker'), await engineRoot(a, 'Isolated')];
+          return r.every((x) => x) ? r : undefined;
+        }, 'a root per engine'))!;
+        assert.equal((await children(a)).length, 2, 'exactly the two engines');
+        const inIso = (await eventually(() => containerUnder(a, isolated!, twinThere.id), 'the isolated engine\'s container under its root'))!;
+        assert.equal(inIso.container!.engineId, 'isolated');
+        assert.ok(!(await containerUnder(a, isolated!, local.id)), 'the shared engine\'s container is not under the isolated root');
+        assert.ok(await eventually(() => containerUnder(a, docker!, local.id), 'the shared engine\'s container under its root'));
+        assert.ok(await containerUnder(a, docker!, twinHere.id), 'the same name on the default engine is its own item');
+        assert.match(String((await engineRoot(a, 'Isolated'))!.description), /^connected · 1 container$/);
+
+        // Commands act on the item's engine: stop the isolated twin, the shared one runs on.
+        await vscode.commands.executeCommand('sidecar.containers.stop', inIso);
+        assert.equal((await twinThere.inspect()).State.Running, false, 'the isolated engine\'s twin stopped');
+        assert.equal((await twinHere.inspect()).State.Running, true, 'the default engine\'s twin still runs');
+        await twinThere.start();
+
+        // A container: URI names its engine; without one it means the default engine.
+        const hostname = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.parse(`container://${twinThere.id}@isolated/etc/hostname`))).toString().trim();
+        assert.equal(hostname, twinThere.id.slice(0, 12));
+        await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(vscode.Uri.parse(`container://${twinThere.id}/etc/hostname`))), /does not exist/);
+
+        // A hung engine: its root says so, the others list meanwhile.
+        await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }, { host: `tcp://127.0.0.1:${hungPort}`, name: 'Hung' }], vscode.ConfigurationTarget.Global);
+        await eventually(async () => (await children(a)).length === 3, 'three roots');
+        assert.ok(await eventually(async () => containerUnder(a, (await engineRoot(a, 'Isolated'))!, twinThere.id), 'the isolated engine lists while the hung one hangs'));
+        const hungRoot = (await eventually(async () => {
+          const r = await engineRoot(a, 'Hung');
+          return r && /^down · not answering/.test(String(r.description)) ? r : undefined;
+        }, 'the hung engine shown as not answering', 30_000))!;
+        assert.equal(hungRoot.contextValue, 'engine.down');
+        assert.match(String((hungRoot.tooltip as vscode.MarkdownString).value), /plain tcp/);
+        const [why] = await children(a, hungRoot);
+        assert.match(String(why.description), /No Docker Engine answers at tcp:\/\/127\.0\.0\.1:\d+: not answering/);
+
+        // The isolated engine goes away: only its root is down; then it comes back by itself.
+        await dockerd.stop();
+        dockerd = undefined;
+        await eventually(async () => (await engineRoot(a, 'Isolated'))?.contextValue === 'engine.down', 'the isolated root down', 30_000);
+        assert.equal((await engineRoot(a, 'Docker'))?.contextValue, 'engine.connected', 'the default engine stays connected');
+        assert.ok(await containerUnder(a, (await engineRoot(a, 'Docker'))!, local.id));
+        dockerd = await startDockerd({ root, socket, logFile });
+        await eventually(async () => {
+          const r = await engineRoot(a, 'Isolated');
+          return r?.contextValue === 'engine.connected' && !!(await containerUnder(a, r, twinThere.id));
+        }, 'the isolated root back by itself', 60_000);
+        await removeQuietly(shared, [twinHere]);
+      } finally {
+        await cfg.update('engines', undefined, vscode.ConfigurationTarget.Global);
+        hung.close();
+        await removeQuietly(shared, [local]);
+        await dockerd?.stop();
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+      // One engine again: the view is as it always was, containers at the top.
+      await eventually(async () => (await children(a)).every((r) => !r.contextValue?.startsWith('engine.')), 'the single-engine view back');
+    },
+  },
+];

@@ -1,0 +1,89 @@
+// Several engines: the per-call deadline against a real TCP listener that
+// accepts and never answers (a hung engine), models that do not wait for each
+// other, and how a container reference names its engine.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { EngineUnavailableError, resolveEndpoint } from '../../src/engine/connection';
+import { Engine } from '../../src/engine/engine';
+import { containerRef, EngineSet, splitContainerRef } from '../../src/engine/engines';
+import { ExplorerModel } from '../../src/views/model';
+import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
+
+describe('several engines', () => {
+  const hung = net.createServer(() => undefined);
+  let port = 0;
+  const docker = testDocker();
+  let id = '';
+
+  before(async () => {
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    port = (hung.address() as net.AddressInfo).port;
+    id = (await runContainer(docker, { name: uniqueName('engines-unit') })).id;
+  });
+  after(async () => {
+    hung.close();
+    await removeQuietly(docker, [id]);
+  });
+
+  it('an engine that accepts and never answers is "not answering" at the deadline, for lists, inspects and the event stream', async () => {
+    const engine = new Engine({ label: `tcp://127.0.0.1:${port}`, options: { host: '127.0.0.1', port, protocol: 'http' }, id: 'hung', name: 'Hung' }, { deadlineMs: 800 });
+    for (const call of [() => engine.listContainers(), () => engine.inspect('x'), () => engine.ping(), () => engine.ask((d, abortSignal) => d.getEvents({ abortSignal } as object))]) {
+      const err = await call().then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof EngineUnavailableError, String(err));
+      assert.match(err.message, new RegExp(`^No Docker Engine answers at tcp://127\\.0\\.0\\.1:${port}: not answering \\(no reply within 0\\.8 s\\)\\. Check that the engine is running`));
+    }
+  });
+
+  it('a hung engine\'s model is down with the reason while the real engine\'s model has loaded', async () => {
+    const hungEngine = new Engine({ label: `tcp://127.0.0.1:${port}`, options: { host: '127.0.0.1', port, protocol: 'http' } }, { deadlineMs: 800 });
+    const real = new Engine(resolveEndpoint(undefined));
+    const slow = new ExplorerModel(() => hungEngine, () => hungEngine.endpoint.label);
+    const fast = new ExplorerModel(() => real, () => real.endpoint.label);
+    try {
+      let fastDoneFirst = false;
+      const slowDone = slow.refresh();
+      await fast.refresh();
+      fastDoneFirst = !slow.loaded;
+      await slowDone;
+      assert.ok(fastDoneFirst, 'the real engine\'s model did not wait for the hung one');
+      assert.ok(fast.status.ok && fast.containers.has(id), 'the real engine lists its containers');
+      assert.ok(!slow.status.ok && /not answering/.test(slow.status.error), JSON.stringify(slow.status));
+    } finally {
+      slow.dispose();
+      fast.dispose();
+    }
+  });
+
+  it('a set of engines: by id or name, the default first, ids only for the others', () => {
+    const set = new EngineSet({
+      engines: [
+        { label: 'unix:///var/run/docker.sock', options: { socketPath: '/var/run/docker.sock' }, id: 'docker', name: 'Docker', source: 'default' },
+        { label: 'unix:///run/podman/podman.sock', options: { socketPath: '/run/podman/podman.sock' }, id: 'podman', name: 'Podman', source: 'podman' },
+      ],
+      problems: [],
+    });
+    assert.ok(set.multiple);
+    assert.equal(set.get(undefined), set.default);
+    assert.equal(set.get('default'), set.default);
+    assert.equal(set.get('Podman').id, 'podman');
+    assert.equal(set.idFor(set.default), undefined, 'the default engine is not named, so today\'s URIs stay as they were');
+    assert.equal(set.idFor(set.get('podman')), 'podman');
+    assert.equal(set.default.dataId, undefined, 'the default engine\'s containers carry no engine id');
+    assert.equal(set.get('podman').dataId, 'podman');
+    assert.throws(() => set.get('build'), /^SettingsError|No engine "build" is configured \(there are "docker", "podman"\); add it to the setting sidecar\.engines or remove it from sidecar\.hiddenEngines\./);
+    // Settings that changed elsewhere keep the Engine objects (and their streams) of unchanged engines.
+    const again = new EngineSet({ engines: [set.all[1].endpoint], problems: [] }, set);
+    assert.equal(again.all[0], set.all[1]);
+    const none = new EngineSet({ engines: [], problems: ['The setting sidecar.engines: "ftp://x" is not a Docker endpoint.'] });
+    assert.throws(() => none.default, /not a Docker endpoint/);
+  });
+
+  it('a container reference names its engine after "@"; none means the default engine', () => {
+    assert.deepEqual(splitContainerRef('web'), { container: 'web' });
+    assert.deepEqual(splitContainerRef('web@podman'), { container: 'web', engineId: 'podman' });
+    assert.deepEqual(splitContainerRef('0123abcd@build-box'), { container: '0123abcd', engineId: 'build-box' });
+    assert.equal(containerRef('web', undefined), 'web');
+    assert.equal(containerRef('web', 'podman'), 'web@podman');
+  });
+});
