@@ -186,6 +186,10 @@ export function prepareProfile({ dir = defaultDemoDir(), images, vsix, codeServe
   fs.copyFileSync(PYTHON_APP, path.join(workspace, 'python-app', 'app.py'));
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...imageSettings }, null, 2));
+  // The demo is about its scene on this engine: other engines found here (a Podman service, Docker
+  // contexts) stay hidden. Machine-scoped, so in the remote's own settings (Machine/settings.json).
+  fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify({ 'sidecar.hiddenEngines': ['podman', 'contexts'] }, null, 2));
   fs.mkdirSync(extensionsDir, { recursive: true });
   for (const x of [vsix, openerVsix(dir)]) {
     execFileSync(process.execPath, [codeServerBin, '--extensions-dir', extensionsDir, '--install-extension', x, '--force'], { stdio: 'ignore' });

@@ -717,7 +717,8 @@ export class ContainersProvider implements vscode.TreeDataProvider<Node>, vscode
     } catch {
       // reported through the status
     }
-    const text = s.ok ? (problems.length && this.multi ? problems.join(' ') : undefined) : `${s.error} Retrying automatically.`;
+    // Bad entries of the engine settings are named even while the good ones work.
+    const text = s.ok ? (problems.length ? problems.join(' ') : undefined) : `${s.error} Retrying automatically.`;
     if (this.view) this.view.message = withTrustNote(text);
   }
 

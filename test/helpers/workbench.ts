@@ -35,8 +35,7 @@ export async function launchBrowser(): Promise<Browser> {
 export function writeUserSettings(workspace: string, userDataDir: string, opts: { keepWorkspaceSettings?: boolean; userSettings?: Record<string, unknown> } = {}): void {
   const file = path.join(workspace, '.vscode', 'settings.json');
   const ws = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
-  // Tests pin their engine: a Podman service or a Docker context that another run left on this machine must not add a root.
-  const user: Record<string, unknown> = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'sidecar.hiddenEngines': ['podman', 'contexts'] };
+  const user: Record<string, unknown> = { 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false };
   if (!opts.keepWorkspaceSettings) {
     for (const k of Object.keys(ws).filter((k) => k.startsWith('sidecar.'))) {
       user[k] = ws[k];
@@ -47,6 +46,12 @@ export function writeUserSettings(workspace: string, userDataDir: string, opts: 
   Object.assign(user, opts.userSettings);
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(user, null, 2));
+  // Tests pin their engine: a Podman service or a Docker context that another run left on this
+  // machine must not add a root. Machine-scoped settings of a remote window (code-server's is one)
+  // live in the remote's own settings, Machine/settings.json; from User/settings.json they would
+  // count only until the first write there.
+  fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify({ 'sidecar.hiddenEngines': ['podman', 'contexts'] }, null, 2));
 }
 
 export function makeWorkspace(name: string): string {

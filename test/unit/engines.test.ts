@@ -8,6 +8,7 @@ import { EngineUnavailableError, resolveEndpoint } from '../../src/engine/connec
 import { Engine } from '../../src/engine/engine';
 import { containerRef, EngineSet, splitContainerRef } from '../../src/engine/engines';
 import { ExplorerModel } from '../../src/views/model';
+import { composeProject } from '../../src/engine/containers';
 import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
 describe('several engines', () => {
@@ -85,5 +86,11 @@ describe('several engines', () => {
     assert.deepEqual(splitContainerRef('0123abcd@build-box'), { container: '0123abcd', engineId: 'build-box' });
     assert.equal(containerRef('web', undefined), 'web');
     assert.equal(containerRef('web', 'podman'), 'web@podman');
+  });
+
+  it('podman-compose\'s project label groups like Docker Compose\'s', () => {
+    assert.equal(composeProject({ 'io.podman.compose.project': 'shop' }), 'shop');
+    assert.equal(composeProject({ 'com.docker.compose.project': 'shop', 'io.podman.compose.project': 'other' }), 'shop');
+    assert.equal(composeProject({}), undefined);
   });
 });
