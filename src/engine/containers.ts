@@ -52,11 +52,6 @@ export interface ContainerDetail extends ContainerModel {
 
 export const shortId = (id: string) => id.slice(0, 12);
 
-/** Docker Compose's project label; podman-compose writes its own (older versions only that one). */
-export function composeProject(labels: Record<string, string>): string | undefined {
-  return labels['com.docker.compose.project'] ?? labels['io.podman.compose.project'];
-}
-
 function formatPort(p: Docker.Port): string {
   return p.PublicPort ? `${p.IP ?? ''}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`;
 }
