@@ -131,7 +131,11 @@ async function go(tag) {
   for (const f of files) fs.copyFileSync(path.join(srcDir, f), path.join(build, f));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'goimg-'));
   fs.mkdirSync(path.join(root, 'app'));
-  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOPROXY: 'off' };
+  // Caches of their own: a fresh machine's root may have no HOME for go's defaults.
+  const env = {
+    ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOPROXY: 'off',
+    GOCACHE: path.join(os.tmpdir(), 'container-sidecar-go-cache'), GOPATH: path.join(os.tmpdir(), 'container-sidecar-gopath'),
+  };
   run('go', ['build', '-gcflags=all=-N -l', '-o', path.join(root, 'app/go-target'), '.'], { cwd: build, env });
   importDir(root, tag, ['CMD ["/app/go-target"]', `LABEL ${RECIPE_LABEL}=${recipe}`]);
   fs.rmSync(root, { recursive: true, force: true });

@@ -78,10 +78,11 @@ function trackStops(): { next(pred?: (e: DebugProtocol.StoppedEvent) => boolean)
     }),
   });
   return {
-    next: (pred = () => true) => Promise.race([
-      new Promise<DebugProtocol.StoppedEvent>((resolve) => waiters.push({ pred, resolve })),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no stopped event within 30 s; DAP trace:\n${trace.join('\n')}`)), 30_000)),
-    ]),
+    next: (pred = () => true) => new Promise<DebugProtocol.StoppedEvent>((resolve, reject) => {
+      // The first stop includes starting delve's sidecar and the forward: generous on a loaded machine.
+      const timer = setTimeout(() => reject(new Error(`no stopped event within 90 s; DAP trace:\n${trace.join('\n')}`)), 90_000);
+      waiters.push({ pred, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    }),
     dispose: () => sub.dispose(),
   };
 }
