@@ -106,7 +106,9 @@ export async function run(): Promise<void> {
         const treeSeen = new Promise<number>((resolve) => {
           const sub = a.containers.onDidChangeTreeData((e) => {
             const it = e as Item | undefined;
-            if (it?.container?.id === id && String(it.contextValue).startsWith('running')) {
+            // Its own item, or the whole tree (a reload after the event stream reconnected, seen under heavy load).
+            const shown = it ? it.container?.id === id && String(it.contextValue).startsWith('running') : model.containers.get(id)?.model.state === 'running';
+            if (shown) {
               sub.dispose();
               resolve(Date.now());
             }
