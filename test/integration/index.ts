@@ -11,7 +11,8 @@ import { panelsTests } from './panels.itest';
 import { goDebugTests } from './goDebug.itest';
 import { pythonDebugTests } from './pythonDebug.itest';
 import { enginesTests } from './engines.itest';
+import { threeEnginesTests } from './threeEngines.itest';
 
 export async function run(): Promise<void> {
-  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests, 'python debug': pythonDebugTests, engines: enginesTests });
+  await runHostTests({ 'containers view': containersViewTests, explorer: explorerTests, sidecars: sidecarsTests, debug: debugTests, 'container files': filesTests, 'editor attach': editorAttachTests, panels: panelsTests, 'go debug': goDebugTests, 'python debug': pythonDebugTests, engines: enginesTests, 'three engines': threeEnginesTests });
 }
