@@ -97,7 +97,7 @@ async function stopAndCheck(page: Page, how: string): Promise<void> {
   await eventually(async () => (await counter()) > before, `the target to count on after ${how}`);
 }
 
-test('a gutter breakpoint in app.js, then "Debug this process" on the node row of the Containers tree: stopped in tick; Stop leaves every canary and the target alive; Close Inspector closes the port', { timeout: 300_000 }, async () => {
+test('a gutter breakpoint in app.js, then "Debug this process" on the node row of the Containers tree: stopped in tick; Stop leaves every canary and the target alive; Close Inspector closes the port', { timeout: 480_000 }, async () => {
   const { page } = wb;
   try {
     // Open app.js and click in the gutter of line 15.
@@ -124,11 +124,11 @@ test('a gutter breakpoint in app.js, then "Debug this process" on the node row o
     await tree.getByRole('treeitem').first().waitFor({ timeout: 60_000 });
     await revealContainer(page, name);
     // Reveal selects the row and usually expands it; a click expands it when it did not (and a refresh may fold it again).
+    const expanded = async (row: ReturnType<typeof tree.locator>) => (await row.getAttribute('aria-expanded')) === 'true';
     const expand = async (row: ReturnType<typeof tree.locator>, what: string) => eventually(async () => {
-      if ((await row.getAttribute('aria-expanded')) === 'true') return true;
+      if (await expanded(row)) return true;
       await row.click();
-      await new Promise((r) => setTimeout(r, 1_000));
-      return (await row.getAttribute('aria-expanded')) === 'true';
+      return eventually(() => expanded(row), `${what} to expand after a click`, 10_000).then(() => true, () => false);
     }, `${what} to be expanded`, 60_000);
     await expand(tree.locator('.monaco-list-row', { hasText: name }).first(), name);
     await expand(tree.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^Processes$/ }) }).first(), 'Processes');
@@ -176,7 +176,7 @@ test('a gutter breakpoint in app.js, then "Debug this process" on the node row o
   }
 });
 
-test('"Attach Debugger Container to This File\'s Process" in the title of app.js attaches in one step and stops at its breakpoint', { timeout: 240_000 }, async () => {
+test('"Attach Debugger Container to This File\'s Process" in the title of app.js attaches in one step and stops at its breakpoint', { timeout: 300_000 }, async () => {
   const { page } = wb;
   try {
     // The breakpoint from the first test is still set; app.js is still the active editor.
