@@ -3,7 +3,8 @@
 // delve sidecar, the forward, path mapping), against a plain DAP client that
 // starts the same delve sidecar and forward and talks to `dlv dap` directly.
 // debug.go.step: median of 50 `next` inside tick(), through the relay against
-// the same plain client on delve's server (the relay's overhead per step).
+// the same plain client on delve's server in a second, identical target; the
+// two sessions step in turns (the relay's overhead per step).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
@@ -38,8 +39,22 @@ async function attachAndStop(c: Client, attachArgs: Record<string, unknown>, bpP
   return (await stopped).body.threadId!;
 }
 
-/** `next` inside tick(); when a step leaves it, the breakpoint brings it back (not timed). */
-async function steps(c: Client, threadId: number, n: number): Promise<number[]> {
+/** Runs the functions it is given one at a time, in the order given. */
+function serial(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const r = tail.then(fn);
+    tail = r.catch(() => undefined);
+    return r;
+  };
+}
+
+/**
+ * `next` inside tick(); when a step leaves it, the breakpoint brings it back
+ * (not timed). Timed steps run under `lock`, so two sessions stepping at once
+ * take turns and each step sees the same machine as the other side's.
+ */
+async function steps(c: Client, threadId: number, n: number, lock: ReturnType<typeof serial>): Promise<number[]> {
   const times: number[] = [];
   while (times.length < n) {
     const top = (await c.request<DebugProtocol.StackTraceResponse>('stackTrace', { threadId, levels: 1 })).body.stackFrames[0];
@@ -49,11 +64,11 @@ async function steps(c: Client, threadId: number, n: number): Promise<number[]> 
       threadId = (await back).body.threadId!;
       continue;
     }
-    times.push(await timeMs(async () => {
+    times.push(await lock(() => timeMs(async () => {
       const s = c.waitFor('stopped');
       await c.request('next', { threadId });
       await s;
-    }));
+    })));
   }
   return times;
 }
@@ -64,6 +79,9 @@ export async function run(report: Report): Promise<void> {
   const forwards = new PortForwardService(engine, { image: IMAGES.busybox });
   const name = uniqueName('bench-go');
   const target = (await runContainer(docker, { name, image: IMAGES.go, cmd: [] })).id;
+  // A second target for the baseline's steps: both sessions step at the same time, taking turns.
+  const name2 = uniqueName('bench-go-raw');
+  const target2 = (await runContainer(docker, { name: name2, image: IMAGES.go, cmd: [] })).id;
   const image = await ensureBuiltImage(engine, delveImageSpec({ buildArgs: { BASE: IMAGES.delve } }));
   const hostPid = (await docker.getContainer(target).inspect()).State.Pid;
   const map = await inferGoSourceFileMap({ engine, containerId: target, hostPid, command: '/app/go-target', folders: [], editorFiles: [MAIN], exists: fs.existsSync });
@@ -93,14 +111,14 @@ export async function run(report: Report): Promise<void> {
   };
 
   /** The same session with a plain client on delve's own server: the same sidecar and forward, no relay. */
-  const theirs = async (fn?: (c: Client, threadId: number) => Promise<void>): Promise<number> => {
+  const theirs = async (fn?: (c: Client, threadId: number) => Promise<void>, on = target): Promise<number> => {
     let dispose = async () => undefined as void;
     let c: DapSocket | undefined;
     try {
       let threadId = 0;
       const ms = await timeMs(async () => {
-        const s = await startDelveSidecar(engine, { target, image });
-        const f = await forwards.forward({ target, remotePort: s.port, localPort: 0 });
+        const s = await startDelveSidecar(engine, { target: on, image });
+        const f = await forwards.forward({ target: on, remotePort: s.port, localPort: 0 });
         dispose = async () => {
           await forwards.stop(f.id);
           await s.dispose();
@@ -130,17 +148,20 @@ export async function run(report: Report): Promise<void> {
     }
     report({ id: 'debug.go.attach-to-stop', value: median(a), unit: 'ms', baseline: 'plain DAP client to dlv dap in the same sidecar and forward', baselineValue: median(b), target: '<= 1.3x' });
 
-    // 50 steps each, in sessions of 10 that alternate, so both sides see the same machine.
-    const relaySteps: number[] = [];
-    const rawSteps: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await ours(async (c, t) => { relaySteps.push(...await steps(c, t, 10)); });
-      await theirs(async (c, t) => { rawSteps.push(...await steps(c, t, 10)); });
-    }
+    // 50 steps each, both sessions open at once and taking turns step by step: this machine's load changes by the second.
+    const lock = serial();
+    let relaySteps: number[] = [];
+    let rawSteps: number[] = [];
+    await Promise.all([
+      ours(async (c, t) => { relaySteps = await steps(c, t, 50, lock); }),
+      theirs(async (c, t) => { rawSteps = await steps(c, t, 50, lock); }, target2),
+    ]);
     report({ id: 'debug.go.step', value: median(relaySteps), unit: 'ms', baseline: 'raw next to dlv dap (no relay)', baselineValue: median(rawSteps), target: '<= 1.5x' });
   } finally {
     await forwards.dispose();
-    const left = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${target}`] } });
-    await removeQuietly(docker, [target, ...left.map((c) => c.Id)]);
+    for (const t of [target, target2]) {
+      const left = await docker.listContainers({ all: true, filters: { label: [`io.container-sidecar.target=${t}`] } });
+      await removeQuietly(docker, [t, ...left.map((c) => c.Id)]);
+    }
   }
 }
