@@ -264,6 +264,11 @@ export async function startSshd({ dir, engineSocket }) {
     },
     /** Starts sshd again on the same port with the same keys. */
     restart: start,
+    /** Stops sshd and removes its folder (keys, config, log). */
+    async dispose() {
+      await this.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

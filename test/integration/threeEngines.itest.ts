@@ -24,7 +24,7 @@ type Item = vscode.TreeItem & { container?: { id: string; name: string; state: s
 interface Remote { tcp: string; socket: string; certs: { dir: string }; stop(): Promise<void>; restart(): Promise<void>; dispose(): Promise<void> }
 interface RemoteLib {
   startRemoteEngine(): Promise<Remote>;
-  startSshd(o: { engineSocket: string }): Promise<{ port: number; fingerprint: string; hostName: string; stop(): Promise<void> }>;
+  startSshd(o: { engineSocket: string }): Promise<{ port: number; fingerprint: string; hostName: string; dispose(): Promise<void> }>;
   copyImages(images: string[], socket: string): void;
   ensurePodman(): Promise<{ socket: string; stop(): Promise<void> }>;
   copyImagesToPodman(images: string[]): void;
@@ -145,7 +145,7 @@ export const threeEnginesTests: HostTest[] = [
       } finally {
         for (const k of ['engines', 'debugger.profiles', 'ports.tunnelImage']) await cfg.update(k, undefined, vscode.ConfigurationTarget.Global);
         for (const m of made) await removeQuietly(m.docker, [m.id]);
-        await sshd.stop();
+        await sshd.dispose();
         await remote.dispose();
         await podman.stop();
       }

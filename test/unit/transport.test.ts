@@ -18,7 +18,7 @@ import { eventually } from '../helpers/hostRunner';
 import { projectRoot } from '../helpers/paths';
 
 interface Remote { tcp: string; socket: string; certs: { dir: string; ca: string; cert: string; key: string }; dispose(): Promise<void> }
-interface Sshd { restart(): Promise<void>; port: number; identity: string; knownHosts: string; fingerprint: string; hostKeyLine: string; otherHostKeyLine: string; hostName: string; stop(): Promise<void> }
+interface Sshd { restart(): Promise<void>; dispose(): Promise<void>; port: number; identity: string; knownHosts: string; fingerprint: string; hostKeyLine: string; otherHostKeyLine: string; hostName: string; stop(): Promise<void> }
 interface RemoteLib {
   startRemoteEngine(o?: object): Promise<Remote>;
   startSshd(o: { engineSocket: string }): Promise<Sshd>;
@@ -77,7 +77,7 @@ describe('transports', () => {
 
   after(async () => {
     for (const e of engines) closeClient(e.docker);
-    await sshd?.stop();
+    await sshd?.dispose();
     await remote?.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
