@@ -141,7 +141,8 @@ export function explainAttachError(message: string, o: { pid: number; container:
   if (/no such process/i.test(message)) return `PID ${o.pid} does not run in container ${o.container} (it may have ended); pick a running process.`;
   if (/could not open debug info|not an executable|decoding dwarf|no debug info|unrecognized binary/i.test(message)) {
     return `PID ${o.pid} in container ${o.container} cannot be debugged by delve: ${message.trim()}. ` +
-      'delve needs a Go program with its debug information (not built with -ldflags=-w or stripped).';
+      'delve needs a Go program that keeps its debug information (not stripped, not built with -ldflags=-w); ' +
+      'for a program that is not Go, use "debugger": "gdb".';
   }
   return undefined;
 }

@@ -129,6 +129,9 @@ describe('Go executables: detection and source paths', () => {
   it('delve\'s attach refusals become sentences', () => {
     assert.match(explainAttachError('could not attach to pid 1: operation not permitted', { pid: 1, container: 'web' }) ?? '', /delve may not trace PID 1 in container web: ptrace was refused .*CAP_SYS_PTRACE/);
     assert.match(explainAttachError('could not attach to pid 9: no such process', { pid: 9, container: 'web' }) ?? '', /PID 9 does not run in container web/);
+    // delve's words for a stripped executable (busybox), as checked against delve 1.20.
+    assert.match(explainAttachError('Failed to attach: could not attach to pid 1: could not open debug info - debuggee must not be built with \'go run\' or -ldflags=\'-s -w\', which strip debug info', { pid: 1, container: 'web' }) ?? '',
+      /PID 1 in container web cannot be debugged by delve: .*could not open debug info.*delve needs a Go program that keeps its debug information .* use "debugger": "gdb"\.$/);
     assert.equal(explainAttachError('something else', { pid: 1, container: 'web' }), undefined);
   });
 });
