@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { makeWorkspace, openWorkbench, revealContainer, screenshotPath, type Workbench } from '../helpers/workbench';
@@ -29,6 +30,8 @@ let strace: ChildProcess | undefined;
 const canaries: number[] = [];
 
 before(async () => {
+  const sh = await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/sh.mjs')).href) as { aptEnsure(p: string[]): Promise<void> };
+  await sh.aptEnsure(['strace']);
   const workspace = makeWorkspace('node-debug');
   // The workspace is the service's source folder, mounted where the image runs it: a developer's usual set-up.
   fs.copyFileSync(path.join(projectRoot, 'test/fixtures/node-target/app.js'), path.join(workspace, 'app.js'));
