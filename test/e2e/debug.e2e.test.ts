@@ -76,12 +76,12 @@ async function steps(page: Workbench['page']): Promise<void> {
   // Run the command from the palette and pick the container.
   await page.keyboard.press('F1');
   await page.keyboard.type('Attach Debugger to Process');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attach Debugger to Process' }).first().waitFor({ timeout: 30_000 });
-  await page.keyboard.press('Enter');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name });
-  await row.first().waitFor({ timeout: 30_000 });
+  // Click the row itself: "Attach Debugger Container to This File's Process" may rank first for these keys.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attach Debugger to Process' }).first().click({ timeout: 30_000 });
+  // Type first, then pick: on a busy engine the container's row is far down the list, and a list renders only the rows in sight.
+  await page.locator('.quick-input-widget', { hasText: 'Debug a process in which container?' }).waitFor({ timeout: 30_000 });
   await page.keyboard.type(name);
-  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click({ timeout: 30_000 });
 
   // The Call Stack shows the function where the breakpoint stopped; the editor highlights its line.
   const callStack = page.locator('.debug-call-stack, .pane-body.debug-call-stack');
