@@ -3,12 +3,18 @@
 // the PIDs it reports mean nothing in our /proc. Namespaces come from the probe
 // container (checked against the ground truth, which root can still find here
 // by scanning /proc/*/cgroup, as a real remote host would not allow), files
-// through the helper backend, a debugger sidecar and a port forward.
+// through the helper backend, a debugger sidecar, a port forward, and a gdb
+// breakpoint through the debug adapter (its session served in this process on
+// a loopback port, with this file's TLS engine).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { SidecarAttachArguments } from '../../src/debug/config';
+import { SidecarDebugSession } from '../../src/debug/session';
 import { parseEndpoint } from '../../src/engine/connection';
 import { Engine } from '../../src/engine/engine';
 import { PortForwardService } from '../../src/engine/portForward';
@@ -18,7 +24,8 @@ import { namespaceSnapshot, NS_TYPES, type NsInodes, readNamespaces } from '../.
 import { probeCreateOptions, probeNamespaces, ProbeError } from '../../src/procfs/nsProbe';
 import { ExplorerModel } from '../../src/views/model';
 import { eventually } from '../helpers/hostRunner';
-import { execIn, IMAGES, runContainer, uniqueName } from '../helpers/docker';
+import { TracedClient } from '../helpers/dap';
+import { execIn, IMAGES, readFileFromArchive, runContainer, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
 
 interface Remote { tcp: string; socket: string; certs: { ca: string; cert: string; key: string }; dispose(): Promise<void> }
@@ -47,7 +54,8 @@ describe('a remote engine (TLS, own pid namespace)', () => {
   before(async () => {
     const lib = (await import(pathToFileURL(path.join(projectRoot, 'scripts/lib/remote.mjs')).href)) as RemoteLib;
     remote = await lib.startRemoteEngine();
-    lib.copyImages([IMAGES.busybox], remote.socket);
+    // The gdb image is large: copied once, for the one breakpoint test below.
+    lib.copyImages([IMAGES.busybox, IMAGES.target, IMAGES.gdb], remote.socket);
     engine = new Engine(parseEndpoint(remote.tcp, 'test', { tls: remote.certs }));
     a = (await runContainer(engine.docker, { name: uniqueName('rem-a') })).id;
     // b joins a's network namespace: the probe's inodes must show the sharing.
@@ -164,6 +172,51 @@ describe('a remote engine (TLS, own pid namespace)', () => {
       assert.equal(body, 'remote-page\n');
     } finally {
       await forwards.dispose();
+    }
+  });
+
+  it('a gdb breakpoint is hit in a remote container through the debug adapter; after detach the target runs on', async () => {
+    const target = (await runContainer(engine.docker, { name: uniqueName('rem-target'), image: IMAGES.target, cmd: [] })).id;
+    const gdbSidecars = async () => (await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.role}=gdb`, `${LABELS.target}=${target}`] } })).map((c) => c.Id);
+    const counter = async () => Number((await readFileFromArchive(engine.docker, target, '/tmp/counter')).trim());
+    // The session the extension runs inline, served on a loopback port to a DAP client.
+    const server = net.createServer((socket) => {
+      const session = new SidecarDebugSession({ engine });
+      session.setRunAsServer(true);
+      session.start(socket, socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dc = new TracedClient();
+    const src = path.join(projectRoot, 'test/fixtures/target.c');
+    try {
+      await dc.traced(async () => {
+        await dc.start((server.address() as net.AddressInfo).port);
+        await dc.initializeRequest({ adapterID: 'sidecar', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+        const initialized = dc.waitForEvent('initialized');
+        // processId is the PID inside the container (the engine's PIDs are not ours either way).
+        const args: SidecarAttachArguments = { container: target, processId: 1, image: IMAGES.gdb, sourceFileMap: { '/src': path.dirname(src) } };
+        await dc.attachRequest(args as DebugProtocol.AttachRequestArguments);
+        await initialized;
+        const bps = await dc.setBreakpointsRequest({ source: { path: src }, breakpoints: [{ line: 30, condition: 's->counter % 5 == 4' }] });
+        assert.equal(bps.body.breakpoints[0].verified, true);
+        const hit = dc.waitFor<DebugProtocol.StoppedEvent>('stopped', (e) => e.body.reason === 'breakpoint', 60_000);
+        await dc.configurationDoneRequest();
+        const threadId = (await hit).body.threadId!;
+        const top = (await dc.stackTraceRequest({ threadId })).body.stackFrames[0];
+        assert.deepEqual([top.name, top.line, top.source?.path], ['tick', 30, src]);
+        const scopes = (await dc.scopesRequest({ frameId: top.id })).body.scopes;
+        const locals = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
+        assert.deepEqual(locals.find((v) => v.name === 'depth')?.value, '5');
+        assert.equal(await gdbSidecars().then((l) => l.length), 1);
+        await dc.disconnectRequest({ terminateDebuggee: false });
+      });
+      const before = await counter();
+      await eventually(async () => (await counter()) > before, 'the target to count on after detach');
+      await eventually(async () => (await gdbSidecars()).length === 0, 'the gdb sidecar to be removed');
+      assert.equal((await engine.docker.getContainer(target).inspect()).State.Running, true);
+    } finally {
+      await dc.stop().catch(() => undefined);
+      server.close();
     }
   });
 });
