@@ -1,6 +1,8 @@
 // Where the Docker Engine is, and one dockerode client for it.
+import os from 'node:os';
+import path from 'node:path';
 import Docker from 'dockerode';
-import { HostKeyError, parseSshAddress, plainTcpWarning, readIdentities, readTls, type SshEnvironment, SshDialAgent, type SshTarget, type TlsFiles, TransportError } from './transport';
+import { HostKeyError, parseSshAddress, plainTcpWarning, readIdentities, readTls, type SshEnvironment, SshDialAgent, type SshTarget, tlsFilesIn, type TlsFiles, TransportError } from './transport';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
 
@@ -87,7 +89,7 @@ export function parseEndpoint(address: string, source: string, extras: EndpointE
 
 /**
  * Chooses the endpoint: the first entry of the `sidecar.engines` setting,
- * else DOCKER_HOST, else the default socket.
+ * else DOCKER_HOST (with the CLI's TLS variables), else the default socket.
  */
 export function resolveEndpoint(engines: unknown, env: NodeJS.ProcessEnv = process.env): Endpoint {
   if (engines !== undefined && engines !== null) {
@@ -96,8 +98,23 @@ export function resolveEndpoint(engines: unknown, env: NodeJS.ProcessEnv = proce
     }
     if (engines.length > 0) return parseEndpoint(engines[0] as string, 'The setting sidecar.engines');
   }
-  if (env.DOCKER_HOST) return parseEndpoint(env.DOCKER_HOST, 'DOCKER_HOST');
+  if (env.DOCKER_HOST) return parseEndpoint(env.DOCKER_HOST, 'DOCKER_HOST', { tls: dockerCliTls(env) });
   return { label: `unix://${DEFAULT_SOCKET}`, options: { socketPath: DEFAULT_SOCKET } };
+}
+
+/**
+ * The docker CLI's TLS variables for DOCKER_HOST: DOCKER_TLS_VERIFY or
+ * DOCKER_CERT_PATH means TLS with ca.pem, cert.pem and key.pem from
+ * DOCKER_CERT_PATH (else ~/.docker). Without them, none.
+ */
+function dockerCliTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  if (!env.DOCKER_TLS_VERIFY && !env.DOCKER_CERT_PATH) return undefined;
+  const dir = env.DOCKER_CERT_PATH || env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
+  const files = tlsFilesIn(dir);
+  if (!files.ca && !files.cert && !files.key) {
+    throw new SettingsError(`DOCKER_TLS_VERIFY or DOCKER_CERT_PATH asks for TLS, but ${dir} holds none of ca.pem, cert.pem and key.pem; point DOCKER_CERT_PATH at the folder that holds them.`);
+  }
+  return files;
 }
 
 /** Turns a socket or HTTP failure into an EngineUnavailableError with a fix. */

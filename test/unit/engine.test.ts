@@ -1,5 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Engine } from '../../src/engine/engine';
 import { EngineUnavailableError, parseEndpoint, resolveEndpoint, SettingsError } from '../../src/engine/connection';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
@@ -81,5 +84,12 @@ describe('engine: a wrong endpoint', () => {
     assert.throws(() => resolveEndpoint(['unix://relative']), /absolute socket path/);
     assert.deepEqual(resolveEndpoint([], { DOCKER_HOST: 'tcp://127.0.0.1:2375' }).options, { host: '127.0.0.1', port: 2375, protocol: 'http' });
     assert.equal(resolveEndpoint([], {}).label, 'unix:///var/run/docker.sock');
+    // The CLI's TLS variables with a folder that holds no certificates: named, with the fix.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-nocerts-'));
+    try {
+      assert.throws(() => resolveEndpoint([], { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: empty }), (e: Error) => e instanceof SettingsError && e.message.includes(`${empty} holds none of ca.pem, cert.pem and key.pem; point DOCKER_CERT_PATH`));
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

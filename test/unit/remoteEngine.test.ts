@@ -4,17 +4,15 @@
 // container (checked against the ground truth, which root can still find here
 // by scanning /proc/*/cgroup, as a real remote host would not allow), files
 // through the helper backend, a debugger sidecar, a port forward, and a gdb
-// breakpoint through the debug adapter (its session served in this process on
-// a loopback port, with this file's TLS engine).
+// breakpoint through the standalone debug adapter (DOCKER_HOST with the CLI's
+// TLS variables).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { SidecarAttachArguments } from '../../src/debug/config';
-import { SidecarDebugSession } from '../../src/debug/session';
 import { parseEndpoint } from '../../src/engine/connection';
 import { Engine } from '../../src/engine/engine';
 import { PortForwardService } from '../../src/engine/portForward';
@@ -28,7 +26,7 @@ import { TracedClient } from '../helpers/dap';
 import { execIn, IMAGES, readFileFromArchive, runContainer, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
 
-interface Remote { tcp: string; socket: string; certs: { ca: string; cert: string; key: string }; dispose(): Promise<void> }
+interface Remote { tcp: string; socket: string; certs: { dir: string; ca: string; cert: string; key: string }; dispose(): Promise<void> }
 interface RemoteLib { startRemoteEngine(): Promise<Remote>; copyImages(images: string[], socket: string): void }
 
 /** The real host PID of a container's first process, found by its cgroup (what the remote engine's PID is not). */
@@ -179,18 +177,12 @@ describe('a remote engine (TLS, own pid namespace)', () => {
     const target = (await runContainer(engine.docker, { name: uniqueName('rem-target'), image: IMAGES.target, cmd: [] })).id;
     const gdbSidecars = async () => (await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.role}=gdb`, `${LABELS.target}=${target}`] } })).map((c) => c.Id);
     const counter = async () => Number((await readFileFromArchive(engine.docker, target, '/tmp/counter')).trim());
-    // The session the extension runs inline, served on a loopback port to a DAP client.
-    const server = net.createServer((socket) => {
-      const session = new SidecarDebugSession({ engine });
-      session.setRunAsServer(true);
-      session.start(socket, socket);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const dc = new TracedClient();
+    // The standalone adapter (dist/debugAdapter.js), given the engine as the docker CLI would be.
+    const dc = new TracedClient({ DOCKER_HOST: remote.tcp, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: remote.certs.dir });
     const src = path.join(projectRoot, 'test/fixtures/target.c');
     try {
       await dc.traced(async () => {
-        await dc.start((server.address() as net.AddressInfo).port);
+        await dc.start();
         await dc.initializeRequest({ adapterID: 'sidecar', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
         const initialized = dc.waitForEvent('initialized');
         // processId is the PID inside the container (the engine's PIDs are not ours either way).
@@ -216,7 +208,6 @@ describe('a remote engine (TLS, own pid namespace)', () => {
       assert.equal((await engine.docker.getContainer(target).inspect()).State.Running, true);
     } finally {
       await dc.stop().catch(() => undefined);
-      server.close();
     }
   });
 });
