@@ -278,39 +278,47 @@ export class EngineTree implements vscode.Disposable {
     return vscode.workspace.getConfiguration('sidecar').get<boolean>('containers.groupByComposeProject', true);
   }
 
-  /** Turns a model change into tree changes for the affected items only. */
+  /**
+   * Turns a model change into tree changes for the affected items only. The
+   * whole tree (undefined) fires only when the root's own rows change: a
+   * container or group appears at or leaves the top level. Every fire re-renders
+   * that node's subtree in the workbench, which closes an open context menu and
+   * can swallow a click, so other containers' events must not reach it.
+   */
   private apply(c: ModelChange): void {
     if (c.all) {
       this.changed.fire(undefined);
       return;
     }
     const fire = new Set<Node | undefined>();
+    const grouping = this.grouping();
     for (const id of c.removed) {
       const item = this.items.get(id);
       this.items.delete(id);
       this.children.delete(id);
-      const g = item?.parentNode;
-      // The last member of a compose project gone: the group itself goes.
-      fire.add(g instanceof GroupItem && ![...this.model.containers.values()].some((e) => e.model.composeProject === g.project) ? undefined : g);
+      // No item: it never was a row (a member of a group not yet expanded); only its group's count changes, below.
+      if (item) fire.add(item.parentNode);
     }
     for (const id of c.added) {
       const e = this.model.containers.get(id);
-      const g = e?.model.composeProject && this.grouping() ? this.groups.get(e.model.composeProject) : undefined;
-      fire.add(g);
+      if (!e) continue;
+      const project = grouping ? e.model.composeProject : undefined;
+      // A member of a known group is a row of that group; anything else is a new row at the top.
+      fire.add(project ? this.groups.get(project) : undefined);
     }
     for (const id of c.updated) {
       const item = this.items.get(id);
       const e = this.model.containers.get(id);
-      // Its group counts it ("1/2 running"), even while the group was never expanded.
-      const g = e?.model.composeProject && this.grouping() ? this.groups.get(e.model.composeProject) : undefined;
-      if (g) fire.add(g);
       if (!item || !e) continue;
       const wasLive = isLive(item.container.state);
       item.update({ ...e.model, ...e.detail, status: e.model.status });
-      // A container that started or stopped gets other children: reload it.
-      if (wasLive !== isLive(e.model.state)) this.children.delete(id);
       fire.add(item);
-      if (item.parentNode) fire.add(item.parentNode);
+      if (wasLive !== isLive(e.model.state)) {
+        // A container that started or stopped gets other children: reload it.
+        this.children.delete(id);
+        // Running ones sort first: its group's order changes.
+        if (item.parentNode) fire.add(item.parentNode);
+      }
     }
     for (const id of c.namespaces) {
       const ch = this.children.get(id);
@@ -320,20 +328,40 @@ export class EngineTree implements vscode.Disposable {
       const ch = this.children.get(target);
       if (ch) fire.add(ch.sidecars);
     }
+    if (grouping && (c.added.length || c.removed.length || c.updated.length)) {
+      // A group's "1/2 running" follows its members, even while it was never expanded; an emptied group leaves the top.
+      const counts = this.groupCounts();
+      for (const g of this.groups.values()) {
+        const before = g.description;
+        if (!counts.has(g.project)) fire.add(undefined);
+        else if (this.describeGroup(g, counts) !== before) fire.add(g);
+      }
+    }
     if (fire.has(undefined)) {
       this.changed.fire(undefined);
       return;
     }
-    for (const n of fire) {
-      // A group's "1/2 running" follows its members without a reload of the root.
-      if (n instanceof GroupItem) this.describeGroup(n);
-      this.changed.fire(n);
-    }
+    for (const n of fire) this.changed.fire(n);
   }
 
-  private describeGroup(g: GroupItem): void {
-    const members = [...this.model.containers.values()].filter((e) => e.model.composeProject === g.project);
-    g.description = `${members.filter((e) => e.model.state === 'running').length}/${members.length} running`;
+  /** Per compose project: [running, all]. */
+  private groupCounts(): Map<string, [number, number]> {
+    const counts = new Map<string, [number, number]>();
+    for (const e of this.model.containers.values()) {
+      const p = e.model.composeProject;
+      if (!p) continue;
+      const n = counts.get(p) ?? [0, 0];
+      if (e.model.state === 'running') n[0]++;
+      n[1]++;
+      counts.set(p, n);
+    }
+    return counts;
+  }
+
+  private describeGroup(g: GroupItem, counts = this.groupCounts()): string {
+    const [running, all] = counts.get(g.project) ?? [0, 0];
+    g.description = `${running}/${all} running`;
+    return g.description;
   }
 
   /**
@@ -376,13 +404,17 @@ export class EngineTree implements vscode.Disposable {
     // Forget items of containers that are gone (engine switch, missed destroy events).
     for (const m of [this.items, this.children]) for (const id of m.keys()) if (!this.model.containers.has(id)) m.delete(id);
     for (const key of this.sidecarItems.keys()) if (!key.split(':').every((id) => this.model.containers.has(id))) this.sidecarItems.delete(key);
-    if (!this.grouping()) return entries.map((e) => this.itemOf(e, undefined));
+    if (!this.grouping()) {
+      this.groups.clear();
+      return entries.map((e) => this.itemOf(e, undefined));
+    }
+    const counts = this.groupCounts();
     const projects = [...new Set(entries.map((e) => e.model.composeProject).filter((p): p is string => !!p))].sort();
     for (const p of [...this.groups.keys()]) if (!projects.includes(p)) this.groups.delete(p);
     const groups = projects.map((p) => {
       let g = this.groups.get(p);
       if (!g) this.groups.set(p, (g = new GroupItem(p)));
-      this.describeGroup(g);
+      this.describeGroup(g, counts);
       return g;
     });
     return [...groups, ...entries.filter((e) => !e.model.composeProject).map((e) => this.itemOf(e, undefined))];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SidecarApi } from '../../src/extension';
 import type { ContainerItem } from '../../src/views/containersView';
+import type { ModelChange } from '../../src/views/model';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
@@ -76,6 +77,54 @@ export const containersViewTests: HostTest[] = [
         assert.equal(item?.contextValue, 'running');
       } finally {
         await removeQuietly(docker, [c]);
+      }
+    },
+  },
+  {
+    name: 'an event of container B fires changes for B\'s rows only: not the whole tree, not container A',
+    async fn() {
+      const a = await api();
+      const docker = testDocker();
+      const project = uniqueName('it-churn');
+      const ca = await runContainer(docker, { name: uniqueName('it-churn-a') });
+      const cb = await runContainer(docker, { name: uniqueName('it-churn-b'), labels: { 'com.docker.compose.project': project } });
+      // Each model change is recorded after the tree changes it caused: the tree listens first and fires at once.
+      const log: { fired: (vscode.TreeItem | undefined)[]; change?: ModelChange }[] = [{ fired: [] }];
+      const sub = a.containers.onDidChangeTreeData((n) => log[log.length - 1].fired.push(n ?? undefined));
+      const onChange = (c: ModelChange) => {
+        log[log.length - 1].change = c;
+        log.push({ fired: [] });
+      };
+      a.containers.model.on('change', onChange);
+      // The engine is shared: other containers' changes may fire anything; only changes naming B alone are judged.
+      const ofB = () => log.filter((l) => l.change && !l.change.all && [...l.change.updated, ...l.change.added, ...l.change.removed, ...l.change.namespaces, ...l.change.sidecarsOf].every((id) => id === cb.id));
+      const isItem = (n: vscode.TreeItem | undefined, id: string) => !!n?.id?.endsWith(`container:${id}`);
+      const group = async () => (await a.containers.getChildren()).find((n) => n.id?.endsWith(`group:${project}`));
+      try {
+        await eventually(async () => {
+          const items = await rootItems(a);
+          return [ca, cb].every((c) => items.find((i) => i.container.id === c.id)?.contextValue === 'running');
+        }, 'A and B running in the tree');
+        const from = log.length - 1;
+        for (const [act, state, count] of [['pause', 'paused', '0/1 running'], ['unpause', 'running', '1/1 running']] as const) {
+          await docker.getContainer(cb.id)[act]();
+          await eventually(async () => (await rootItems(a)).find((i) => i.container.id === cb.id)?.contextValue === state, `B ${state} in the tree`);
+          await eventually(() => ofB().some((l) => l.fired.some((n) => isItem(n, cb.id))), `a change that fires B's row after ${act}`);
+          assert.equal((await group())?.description, count, 'the group counts B');
+        }
+        for (const l of ofB().filter((x) => log.indexOf(x) >= from)) {
+          assert.ok(!l.fired.some((n) => n === undefined || n.id?.startsWith('engine:')), `B's change ${JSON.stringify(l.change)} fired the whole tree`);
+          assert.ok(!l.fired.some((n) => isItem(n, ca.id)), `B's change ${JSON.stringify(l.change)} fired A's row`);
+        }
+        // B was its group's only member: its removal takes the group off the top level, which needs the root.
+        await docker.getContainer(cb.id).remove({ force: true });
+        await eventually(async () => !(await group()), 'B\'s group gone from the tree');
+        await eventually(() => ofB().some((l) => l.change!.removed.includes(cb.id) && l.fired.some((n) => n === undefined || n.id?.startsWith('engine:'))), 'the removal to refresh the top level');
+        assert.ok((await rootItems(a)).some((i) => i.container.id === ca.id), 'A stays');
+      } finally {
+        sub.dispose();
+        a.containers.model.off('change', onChange);
+        await removeQuietly(docker, [ca, cb]);
       }
     },
   },
