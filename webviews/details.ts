@@ -129,7 +129,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
     case 'details':
       if (data?.id !== m.data.id || !m.data.running) samples.length = 0;
       data = m.data;
-      vscode.setState({ id: m.data.id });
+      vscode.setState({ id: m.data.id, engine: m.engine });
       error.hidden = true;
       renderHeader(m.data);
       renderBody(m.data);

@@ -106,7 +106,8 @@ export interface ProcessRow {
 }
 
 export type HostToDetails =
-  | { type: 'details'; data: DetailsData }
+  // `engine`: the id of the container's engine, none for the default one; the page keeps it in its state for a restore.
+  | { type: 'details'; data: DetailsData; engine?: string }
   | { type: 'stats'; sample: StatsSample }
   | { type: 'processes'; rows: ProcessRow[] }
   | { type: 'logs'; text: string; reset: boolean }
@@ -192,7 +193,7 @@ export function parseHostToDetails(x: unknown): HostToDetails | undefined {
   if (!isObj(x)) return undefined;
   switch (x.type) {
     case 'details':
-      return isObj(x.data) && isStr(x.data.id) && isStr(x.data.name) && Array.isArray(x.data.overview) && Array.isArray(x.data.env) ? { type: 'details', data: x.data as unknown as DetailsData } : undefined;
+      return isObj(x.data) && isStr(x.data.id) && isStr(x.data.name) && Array.isArray(x.data.overview) && Array.isArray(x.data.env) ? { type: 'details', data: x.data as unknown as DetailsData, engine: isStr(x.engine) ? x.engine : undefined } : undefined;
     case 'stats': {
       const s = x.sample;
       return isObj(s) && ['t', 'cpuPercent', 'memBytes', 'memLimit', 'netRx', 'netTx', 'blkRead', 'blkWrite'].every((k) => isNum(s[k])) ? { type: 'stats', sample: s as unknown as StatsSample } : undefined;

@@ -67,3 +67,8 @@ export function splitContainerRef(ref: string): { container: string; engineId?: 
 export function containerRef(container: string, engineId?: string): string {
   return engineId ? `${container}@${engineId}` : container;
 }
+
+/** An engine id as discovery makes them (slug): what a restored state or a URI may name. */
+export function isEngineId(x: unknown): x is string {
+  return typeof x === 'string' && /^[a-z0-9](?:[a-z0-9-]{0,39})$/.test(x);
+}

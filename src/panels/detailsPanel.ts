@@ -5,10 +5,10 @@ import * as vscode from 'vscode';
 import { PassThrough, type Readable } from 'node:stream';
 import type { SidecarContext } from '../context';
 import type { Engine } from '../engine/engine';
-import { containerRef } from '../engine/engines';
+import { containerRef, isEngineId } from '../engine/engines';
 import type { ExplorerModel } from '../views/model';
 import { onJsonLines } from '../engine/jsonLines';
-import { parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
+import { isMemberId, parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
 import { demuxLogs, envEntries, ProcessSampler, statsSample, toDetailsData, type RawStats } from './detailsData';
 import { pageHtml, webviewOptions } from './webview';
 
@@ -70,7 +70,11 @@ export class DetailsPanel implements vscode.Disposable {
     this.disposables.push({ dispose: () => model.off('change', onChange) });
   }
 
+  /** The last error sentence sent to the page (tests read it). */
+  lastError: string | undefined;
+
   private post(m: HostToDetails): void {
+    if (m.type === 'error') this.lastError = m.message;
     if (!this.disposed) void this.panel.webview.postMessage(m);
   }
 
@@ -113,6 +117,14 @@ export class DetailsPanel implements vscode.Disposable {
   async refresh(): Promise<void> {
     if (!this.ready || this.disposed) return;
     try {
+      void this.engine;
+    } catch (err) {
+      // A panel restored after a reload whose engine was removed from the settings since.
+      this.inspected = undefined;
+      this.post({ type: 'error', message: `Cannot show container ${this.containerId.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
+    try {
       this.inspected = await this.engine.call((d) => d.getContainer(this.containerId).inspect());
       this.secrets = envEntries(this.inspected.Config?.Env).values;
       this.redraw();
@@ -130,7 +142,7 @@ export class DetailsPanel implements vscode.Disposable {
     const nameOf = (id: string) => this.model.containers.get(id)?.model.name ?? id.slice(0, 12);
     const data = toDetailsData(this.inspected, this.model.snapshot, nameOf);
     this.panel.title = `Details: ${data.name}`;
-    this.post({ type: 'details', data });
+    this.post({ type: 'details', data, engine: this.engineId });
   }
 
   /**
@@ -240,7 +252,20 @@ export class DetailsPanels implements vscode.Disposable {
     return this.adopt(panel, id, engineId);
   }
 
-  /** A panel restored after a reload knows only its container id: the default engine's. */
+  /**
+   * A panel restored after a reload: its state is the page's `{ id, engine }`.
+   * No engine is the default engine's (states from before several engines).
+   * A state that names no container or a malformed engine cannot be restored:
+   * the panel closes rather than show an empty page. An engine that is no
+   * longer configured gets its sentence in the panel (see refresh).
+   */
+  restore(panel: vscode.WebviewPanel, state: unknown): DetailsPanel | undefined {
+    const s = state as { id?: unknown; engine?: unknown } | undefined;
+    const engine = s?.engine;
+    if (!isMemberId(s?.id) || s.id === 'host' || (engine !== undefined && !isEngineId(engine))) return void panel.dispose();
+    return this.adopt(panel, s.id, engine);
+  }
+
   adopt(panel: vscode.WebviewPanel, id: string, engineId?: string): DetailsPanel {
     const key = containerRef(id, engineId);
     const p = new DetailsPanel(panel, id, this.ctx, this.modelFor(engineId), () => this.open.delete(key), engineId);

@@ -4,7 +4,6 @@ import type { SidecarContext } from '../context';
 import type { ContainerModel } from '../engine/containers';
 import type { Explorer } from '../views/containersView';
 import { describeStatus } from '../views/model';
-import { isMemberId } from '../../webviews/protocol';
 import { DETAILS_VIEW_TYPE, DetailsPanels } from './detailsPanel';
 import { MAP_VIEW_TYPE, MapPanel } from './mapPanel';
 import { webviewOptions } from './webview';
@@ -34,10 +33,7 @@ export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels 
     }),
     vscode.window.registerWebviewPanelSerializer(DETAILS_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
-        const id = (state as { id?: unknown } | undefined)?.id;
-        // A state that names no container cannot be restored: close rather than show an empty panel.
-        if (!isMemberId(id) || id === 'host') return void panel.dispose();
-        details.adopt(panel, id);
+        details.restore(panel, state);
       },
     }),
   );

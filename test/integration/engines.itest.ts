@@ -48,6 +48,7 @@ async function containerUnder(a: SidecarApi, root: Item, id: string): Promise<It
 }
 
 type Dockerd = { stop(): Promise<void> };
+const DETAILS_VIEW_TYPE = 'sidecar.containerDetails';
 
 export const enginesTests: HostTest[] = [
   {
@@ -99,6 +100,20 @@ export const enginesTests: HostTest[] = [
         const hostname = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.parse(`container://${twinThere.id}@isolated/etc/hostname`))).toString().trim();
         assert.equal(hostname, twinThere.id.slice(0, 12));
         await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(vscode.Uri.parse(`container://${twinThere.id}/etc/hostname`))), /does not exist/);
+
+        // A details panel restored after a reload: its state names the engine; none means the default one.
+        const restore = (state: unknown) => a.panels.details.restore(vscode.window.createWebviewPanel(DETAILS_VIEW_TYPE, 'Details', vscode.ViewColumn.Active), state);
+        const there = restore({ id: twinThere.id, engine: 'isolated' })!;
+        await eventually(() => there.panel.title === `Details: ${twinName}`, 'the restored panel to show the isolated engine\'s container', 30_000);
+        assert.equal(there.lastError, undefined);
+        const old = restore({ id: twinThere.id })!;
+        assert.match((await eventually(() => old.lastError, 'an old state (no engine) to look on the default engine', 30_000))!, /no longer exists/);
+        const gone = restore({ id: twinThere.id, engine: 'gone' })!;
+        assert.match((await eventually(() => gone.lastError, 'the sentence for an engine no longer configured', 30_000))!, /^Cannot show container [0-9a-f]{12}: No engine "gone" is configured .*sidecar\.engines/);
+        const bad = vscode.window.createWebviewPanel(DETAILS_VIEW_TYPE, 'Details', vscode.ViewColumn.Active);
+        assert.equal(a.panels.details.restore(bad, { id: twinThere.id, engine: '../x' }), undefined, 'a malformed engine is not used');
+        for (const p of [there, old, gone]) p.dispose();
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 
         // A hung engine: its root says so, the others list meanwhile.
         await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }, { host: `tcp://127.0.0.1:${hungPort}`, name: 'Hung' }], vscode.ConfigurationTarget.Global);
