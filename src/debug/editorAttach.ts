@@ -45,14 +45,16 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   const chosen = soleContainer(ranked) ?? (await pickContainer(ranked, path.basename(file)));
   if (!chosen) return false;
 
-  const detail = await ctx.engine.inspect(chosen.container.id);
+  const engine = ctx.engineFor(chosen.container.engineId);
+  const engineId = ctx.engines.idFor(engine);
+  const detail = await engine.inspect(chosen.container.id);
   if (detail.state !== 'running' || !detail.pid) throw new Error(`Container ${detail.name} is ${detail.state}, not running; start it to debug its processes.`);
-  const infos = await listProcesses(ctx, detail.id, detail.pid);
+  const infos = await listProcesses(ctx, detail.id, detail.pid, engine);
   // hostPid 0: listed inside the container (this window cannot see the engine's /proc), so nothing to read by it.
   const facts: ProcessFacts[] = await Promise.all(infos.map(async (p) => {
     if (kind === 'go') {
       // Through /proc when this window may read it, else fetched from the container by the engine.
-      const exe = await processExe({ engine: ctx.engine, containerId: detail.id, hostPid: p.hostPid || undefined, command: p.command });
+      const exe = await processExe({ engine, containerId: detail.id, hostPid: p.hostPid || undefined, command: p.command });
       return { nsPid: p.nsPid, command: p.command, elf: exe?.elf, go: exe?.go };
     }
     return { nsPid: p.nsPid, command: p.command, elf: kind === 'gdb' && p.hostPid ? await isElf(p.hostPid) : undefined };
@@ -72,8 +74,10 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   const config: SidecarAttachArguments & vscode.DebugConfiguration = {
     type: DEBUG_TYPE,
     request: 'attach',
-    name: `Attach to ${path.basename(file)} in ${detail.name}`,
+    name: `Attach to ${path.basename(file)} in ${detail.name}${engineId ? ` on ${engine.name}` : ''}`,
     container: detail.name,
+    // Two engines may hold the same container name: the configuration names its engine unless it is the default.
+    ...(engineId ? { engine: engineId } : {}),
     processId: proc.process.nsPid,
     // No sourceFileMap for gdb: the adapter learns the build path from the breakpoints set in this file.
   };
@@ -94,18 +98,32 @@ async function attachFile(ctx: SidecarContext, uri?: vscode.Uri): Promise<boolea
   return vscode.debug.startDebugging(folder, config);
 }
 
-/** Running containers the user made (not our own sidecars), with their mounts from the list answer. */
-async function runningContainers(ctx: SidecarContext): Promise<ContainerFacts[]> {
-  const list = await ctx.engine.call((d) => d.listContainers({ filters: { status: ['running'] } }));
-  return list
-    .filter((c) => c.Labels?.[LABELS.managed] !== 'true')
-    .map((c) => ({
-      id: c.Id,
-      name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
-      image: c.Image,
-      labels: c.Labels ?? {},
-      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Source, destination: m.Destination })),
-    }));
+/**
+ * Running containers the user made (not our own sidecars) on every engine, with their mounts from
+ * the list answer. An engine that is down is left out; only when all are does its error stop us.
+ */
+export async function runningContainers(ctx: SidecarContext): Promise<ContainerFacts[]> {
+  const engines = ctx.engines.all;
+  const answers = await Promise.allSettled(engines.map((e) => e.call((d) => d.listContainers({ filters: { status: ['running'] } }))));
+  const failed = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+  if (failed && answers.every((a) => a.status === 'rejected')) throw failed.reason;
+  return answers.flatMap((a, i) => {
+    if (a.status === 'rejected') {
+      ctx.log.warn(`attach file: engine ${engines[i].name} left out: ${String(a.reason)}`);
+      return [];
+    }
+    return a.value
+      .filter((c) => c.Labels?.[LABELS.managed] !== 'true')
+      .map((c): ContainerFacts => ({
+        id: c.Id,
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
+        image: c.Image,
+        labels: c.Labels ?? {},
+        mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Source, destination: m.Destination })),
+        engineId: ctx.engines.idFor(engines[i]),
+        engineName: engines.length > 1 ? engines[i].name : undefined,
+      }));
+  });
 }
 
 
@@ -125,7 +143,7 @@ async function isElf(hostPid: number): Promise<boolean | undefined> {
 
 async function pickContainer(ranked: ContainerCandidate[], fileName: string): Promise<ContainerCandidate | undefined> {
   const pick = await vscode.window.showQuickPick(
-    ranked.map((c, i) => ({ label: c.container.name, description: `${c.container.image}${i === 0 && c.score > 0 ? ' · likely' : ''}`, detail: c.detail, c })),
+    ranked.map((c, i) => ({ label: c.container.name, description: `${c.container.image}${c.container.engineName ? ` · ${c.container.engineName}` : ''}${i === 0 && c.score > 0 ? ' · likely' : ''}`, detail: c.detail, c })),
     { title: `Which container runs ${fileName}?`, matchOnDescription: true, matchOnDetail: true },
   );
   return pick?.c;

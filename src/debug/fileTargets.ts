@@ -38,6 +38,9 @@ export interface ContainerFacts {
   image: string;
   labels: Record<string, string>;
   mounts: MountInfo[];
+  /** The engine that runs it: its id (none for the default engine) and, with several engines, its name for the picker. */
+  engineId?: string;
+  engineName?: string;
 }
 
 export type MatchReason = 'mount' | 'compose' | 'image';

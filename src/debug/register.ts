@@ -157,13 +157,18 @@ export class SidecarConfigurationProvider implements vscode.DebugConfigurationPr
 
   /** "Attach to <process> in <container>" for each running container's processes (the Run and Debug view's dynamic list). */
   async dynamicConfigurations(): Promise<vscode.DebugConfiguration[]> {
-    const running = (await this.ctx.engine.listContainers()).filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true').slice(0, 20);
+    // Every engine's containers; one that is down contributes none.
+    const engines = this.ctx.engines.all;
+    // At most 20 per engine: a busy default engine must not crowd out the others.
+    const lists = await Promise.all(engines.map((e) => e.listContainers().then((l) => l.filter((c) => c.state === 'running' && c.labels[LABELS.managed] !== 'true').slice(0, 20).map((c) => ({ c, e })), () => [])));
+    const running = lists.flat();
     const out: vscode.DebugConfiguration[] = [];
-    for (const c of running) {
+    for (const { c, e } of running) {
+      const engineId = this.ctx.engines.idFor(e);
       try {
-        const d = await this.ctx.engine.inspect(c.id);
+        const d = await e.inspect(c.id);
         for (const p of flattenProcesses(await containerProcesses({ id: d.id, pid: d.pid }))) {
-          out.push({ type: DEBUG_TYPE, request: 'attach', name: `Attach to ${shortCommand(p.command)} (PID ${p.nsPid}) in ${c.name}`, container: c.name, processId: p.nsPid });
+          out.push({ type: DEBUG_TYPE, request: 'attach', name: `Attach to ${shortCommand(p.command)} (PID ${p.nsPid}) in ${c.name}${engineId ? ` on ${e.name}` : ''}`, container: c.name, ...(engineId ? { engine: engineId } : {}), processId: p.nsPid });
         }
       } catch (err) {
         this.ctx.log.debug(`dynamic debug configurations: ${c.name}: ${String(err)}`);

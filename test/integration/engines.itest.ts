@@ -14,6 +14,8 @@ import type { SidecarApi } from '../../src/extension';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { IMAGES, removeQuietly, runContainer, TEST_LABEL, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
+import { runningContainers } from '../../src/debug/editorAttach';
+import { SidecarConfigurationProvider } from '../../src/debug/register';
 
 type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string; engineId?: string }; engineId?: string };
 
@@ -114,6 +116,15 @@ export const enginesTests: HostTest[] = [
         assert.equal(a.panels.details.restore(bad, { id: twinThere.id, engine: '../x' }), undefined, 'a malformed engine is not used');
         for (const p of [there, old, gone]) p.dispose();
         await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+
+        // Debugging looks at every engine: the file-attach candidates and the Run and Debug view's
+        // dynamic configurations hold the isolated twin, and its configuration names its engine.
+        const facts = await runningContainers(a.context);
+        assert.deepEqual(facts.filter((f) => f.id === twinThere.id).map((f) => [f.name, f.engineId, f.engineName]), [[twinName, 'isolated', 'Isolated']]);
+        assert.deepEqual(facts.filter((f) => f.id === twinHere.id).map((f) => [f.engineId, f.engineName]), [[undefined, 'Docker']]);
+        const dynamic = await new SidecarConfigurationProvider(a.context).dynamicConfigurations();
+        const onIso = dynamic.filter((c) => c.engine === 'isolated');
+        assert.deepEqual(onIso.map((c) => [c.name, c.container, c.processId]), [[`Attach to sleep (PID 1) in ${twinName} on Isolated`, twinName, 1]]);
 
         // A hung engine: its root says so, the others list meanwhile.
         await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }, { host: `tcp://127.0.0.1:${hungPort}`, name: 'Hung' }], vscode.ConfigurationTarget.Global);
