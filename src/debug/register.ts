@@ -55,8 +55,11 @@ export function registerDebugger(ctx: SidecarContext, sidecars?: SidecarManager)
         report = (message) => progress.report({ message });
         await finished;
       });
+      const engine = ctx.engineFor(session.configuration.engine);
       const adapter = new SidecarDebugSession({
-        engine: ctx.engineFor(session.configuration.engine),
+        engine,
+        // Sources outside the workspace open as container: URIs, which name the engine unless it is the default.
+        engineId: ctx.engines.idFor(engine),
         defaultImage: gdbImage(ctx),
         onProgress: (m) => report?.(m),
         onAttachDone: () => done(),

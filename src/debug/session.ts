@@ -9,6 +9,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { Engine } from '../engine/engine';
+import { containerRef } from '../engine/engines';
 import type { SidecarAttachArguments } from './config';
 import { GDB_IMAGE_SETTING, type GdbSidecar, startGdbSidecar } from './gdbSidecar';
 import { Gdb, type Frame, GdbGoneError, MiError, type StopInfo, type VarObject } from './mi/gdb';
@@ -17,6 +18,8 @@ import { createSourceMap, type SourceMap } from './sourceMap';
 
 export interface SessionOptions {
   engine: Engine;
+  /** The engine's id for container: URIs of sources outside the workspace; none for the default engine. */
+  engineId?: string;
   /** The image from the setting, when the configuration names none. */
   defaultImage?: string;
   /** Progress text while the sidecar starts (image pull, start). */
@@ -94,7 +97,7 @@ export class SidecarDebugSession extends DebugSession {
       try {
         this.gdb = new Gdb(sidecar.mi);
         if (a.trace) sidecar.mi.onTrace = (dir, line) => this.sendEvent(new OutputEvent(`${dir} ${line}\n`, 'console'));
-        this.sources = createSourceMap(a.sourceFileMap, sidecar.target.id, (p) => fs.existsSync(p));
+        this.sources = createSourceMap(a.sourceFileMap, containerRef(sidecar.target.id, this.opts.engineId), (p) => fs.existsSync(p));
         this.pid = await this.resolvePid(a, sidecar.target.name);
         try {
           await this.gdb.attach(this.pid);

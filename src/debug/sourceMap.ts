@@ -28,7 +28,7 @@ function under(p: string, prefix: string): string | undefined {
 /**
  * `map` goes from build prefixes to workspace prefixes; the longest matching
  * prefix wins. Unmapped container paths open read-only through the
- * `container://<id>/<path>` scheme; `exists` says whether a mapped workspace
+ * `container://<id>[@<engine>]/<path>` scheme (`containerId` is a containerRef); `exists` says whether a mapped workspace
  * file is really there (else the container copy is shown).
  */
 export function createSourceMap(map: Record<string, string> | undefined, containerId: string, exists: (p: string) => boolean): SourceMap {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ATTACH_ATTRIBUTES, DEBUG_TYPE } from '../../../src/debug/config';
 import { createSourceMap } from '../../../src/debug/sourceMap';
+import { containerRef } from '../../../src/engine/engines';
 import { parseHitCondition } from '../../../src/debug/session';
 import { isNodeCommand, scriptFolder } from '../../../src/debug/nodeInspector';
 import { projectRoot } from '../../helpers/paths';
@@ -54,6 +55,14 @@ describe('debug type sidecar: source map', () => {
     assert.equal(m.toClient('/usr/include/stdio.h'), 'container://abc/usr/include/stdio.h');
     assert.equal(m.toRemote('container://abc/src/target.c'), '/src/target.c');
     assert.equal(m.toRemote('/home/me/other/target.c'), 'target.c');
+  });
+
+  it('names the engine in container: URIs of a container on another engine than the default', () => {
+    const m = createSourceMap(undefined, containerRef('abc', 'isolated'), exists);
+    assert.equal(m.toClient('/usr/include/stdio.h'), 'container://abc@isolated/usr/include/stdio.h');
+    assert.equal(m.toRemote('container://abc@isolated/usr/include/stdio.h'), '/usr/include/stdio.h');
+    // The default engine names none: URIs stay as they were before several engines.
+    assert.equal(createSourceMap(undefined, containerRef('abc', undefined), exists).toClient('/a.c'), 'container://abc/a.c');
   });
 
   it('learns a folder mapping from a breakpoint gdb resolved', () => {
