@@ -127,6 +127,24 @@ export interface NamespaceSnapshot {
   containers: Map<string, ContainerNamespaces>;
 }
 
+/**
+ * Sets `with` to the group's members other than `id`, built on first read:
+ * with a hundred containers in the host's user namespace, building every
+ * list up front cost O(n²) per snapshot, on every start or stop, though most
+ * lists are never read.
+ */
+function lazyWith(s: NsSharing, id: string, group: string[]): void {
+  Object.defineProperty(s, 'with', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const list = group.filter((x) => x !== id);
+      Object.defineProperty(s, 'with', { value: list, enumerable: true, configurable: true, writable: true });
+      return list;
+    },
+  });
+}
+
 /** Sharing from inodes: containers with equal inodes share; equal to PID 1's means the host's. */
 export function sharingFromInodes(inodes: Map<string, NsInodes>, host: NsInodes): Map<string, ContainerNamespaces> {
   const members = new Map<string, string[]>();
@@ -147,8 +165,9 @@ export function sharingFromInodes(inodes: Map<string, NsInodes>, host: NsInodes)
       r[t] = {
         inode,
         host: inode !== undefined && inode === host[t],
-        with: inode === undefined ? [] : (members.get(`${t}:${inode}`) ?? []).filter((x) => x !== id),
+        with: [],
       };
+      if (inode !== undefined) lazyWith(r[t], id, members.get(`${t}:${inode}`) ?? []);
     }
     out.set(id, r);
   }
@@ -208,14 +227,22 @@ export function sharingFromHostConfig(details: ContainerDetail[], daemon: Daemon
     for (const t of NS_TYPES) o[t] = owner(d, t);
     owners.set(d.id, o);
   }
+  // Members per namespace (type and owner), in the order of `details`.
+  const groups = new Map<string, string[]>();
+  for (const d of details) {
+    for (const t of NS_TYPES) {
+      const key = `${t}:${owners.get(d.id)![t]}`;
+      const g = groups.get(key);
+      if (g) g.push(d.id);
+      else groups.set(key, [d.id]);
+    }
+  }
   for (const d of details) {
     const o = owners.get(d.id)!;
     const r = {} as ContainerNamespaces;
     for (const t of NS_TYPES) {
-      r[t] = {
-        host: o[t] === HOST,
-        with: details.filter((x) => x.id !== d.id && owners.get(x.id)![t] === o[t]).map((x) => x.id),
-      };
+      r[t] = { host: o[t] === HOST, with: [] };
+      lazyWith(r[t], d.id, groups.get(`${t}:${o[t]}`)!);
     }
     out.set(d.id, r);
   }

@@ -98,11 +98,12 @@ export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly groups = new Map<ExplorerModel, Map<NsType, NamespaceGroup[]>>();
-  private counts = new Map<string, number>();
   private readonly watched = new Set<ExplorerModel>();
   private readonly on = (c: ModelChange) => {
-    // The view is small; reload it whenever membership may have changed.
-    if (c.all || c.namespaces.length || c.added.length || c.removed.length) this.changed.fire(undefined);
+    // Only namespace changes matter: a container joins or leaves one only by
+    // starting or stopping, which the model reports in `namespaces` (a create
+    // or destroy of another container, say another user's, changes nothing here).
+    if (c.all || c.namespaces.length) this.changed.fire(undefined);
   };
 
   constructor(private readonly model: ExplorerModel, private readonly engines?: EngineModels) {
@@ -138,21 +139,29 @@ export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode
     if (!model.status.ok || model.snapshot.containers.size === 0) return [];
     const groups = groupNamespaces(model);
     this.groups.set(model, groups);
+    return NS_TYPES.map((t) => new TypeItem(t, groups.get(t) ?? [], model, parent));
+  }
+
+  /**
+   * Process counts of one namespace's members, read when it is expanded: a
+   * /proc scan per reload of the whole view cost the extension host CPU on
+   * every start or stop of any container, though members are mostly collapsed.
+   */
+  private async processCounts(model: ExplorerModel, members: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
     try {
-      const running = model.runningDetails();
-      const pids = await pidsByContainer(running.map((d) => ({ id: d.id, pid: d.pid })));
-      for (const [id, p] of pids) if (p.length > 0) this.counts.set(id, p.length);
+      const pids = await pidsByContainer(members.map((id) => ({ id, pid: model.containers.get(id)?.detail?.pid })));
+      for (const [id, p] of pids) if (p.length > 0) out.set(id, p.length);
     } catch {
       // counts stay unknown
     }
-    return NS_TYPES.map((t) => new TypeItem(t, groups.get(t) ?? [], model, parent));
+    return out;
   }
 
   async getChildren(parent?: Node): Promise<Node[]> {
     if (!parent) {
       const engines = this.engines?.() ?? [];
       for (const e of engines) this.watch(e.model);
-      this.counts = new Map();
       if (engines.length <= 1) return this.types(this.model);
       await Promise.all(engines.map((e) => (e.model.loaded ? undefined : e.model.refresh())));
       return engines.map((e) => new EngineNsItem(e.engine, e.model));
@@ -165,7 +174,8 @@ export class NamespacesProvider implements vscode.TreeDataProvider<Node>, vscode
     if (parent instanceof NamespaceItem) {
       const model = parent.parentNode.model ?? this.model;
       const engineId = parent.parentNode.parentNode?.engine.id;
-      return parent.group.members.map((m) => new MemberItem(m, this.name(model, m), this.counts.get(m), parent, engineId));
+      const counts = await this.processCounts(model, parent.group.members);
+      return parent.group.members.map((m) => new MemberItem(m, this.name(model, m), counts.get(m), parent, engineId));
     }
     return [];
   }
