@@ -69,6 +69,8 @@ export const enginesTests: HostTest[] = [
       let dockerd: Dockerd | undefined = await startDockerd({ root, socket, logFile });
       const cfg = vscode.workspace.getConfiguration('sidecar');
       const local = await runContainer(shared, { name: uniqueName('it-engines-local') });
+      // What this test made on the shared engine: removed even when an assertion fails.
+      const made: Docker.Container[] = [local];
       const a = await api();
       try {
         const iso = new Docker({ socketPath: socket });
@@ -76,6 +78,7 @@ export const enginesTests: HostTest[] = [
         // The same name on both engines: each root shows its own.
         const twinName = uniqueName('it-engines-twin');
         const twinHere = await runContainer(shared, { name: twinName });
+        made.push(twinHere);
         const twinThere = await iso.createContainer({ name: twinName, Image: IMAGES.busybox, Cmd: ['sleep', '3600'], Labels: { [TEST_LABEL]: 'true' }, HostConfig: { NetworkMode: 'none' } });
         await twinThere.start();
         await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }], vscode.ConfigurationTarget.Global);
@@ -150,11 +153,10 @@ export const enginesTests: HostTest[] = [
           const r = await engineRoot(a, 'Isolated');
           return r?.contextValue === 'engine.connected' && !!(await containerUnder(a, r, twinThere.id));
         }, 'the isolated root back by itself', 60_000);
-        await removeQuietly(shared, [twinHere]);
       } finally {
         await cfg.update('engines', undefined, vscode.ConfigurationTarget.Global);
         hung.close();
-        await removeQuietly(shared, [local]);
+        await removeQuietly(shared, made);
         await dockerd?.stop();
         fs.rmSync(root, { recursive: true, force: true });
       }
