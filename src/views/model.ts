@@ -297,14 +297,7 @@ export class ExplorerModel extends EventEmitter {
       } catch (err) {
         this.emit('error', err);
       }
-      const before = nsSignatures(old);
-      const after = nsSignatures(this.snapshot);
-      const ids = new Set([...old.containers.keys(), ...this.snapshot.containers.keys()]);
-      for (const id of ids) {
-        const a = before.get(id);
-        const b = after.get(id);
-        if (!a || !b || a.some((x, i) => x !== b[i])) nsChange.namespaces.push(id);
-      }
+      nsChange.namespaces = nsChanged(old, this.snapshot);
       if (nsChange.namespaces.length) this.emit('change', nsChange);
     }
   }
@@ -316,6 +309,51 @@ export class ExplorerModel extends EventEmitter {
     this.events?.dispose();
     this.removeAllListeners();
   }
+}
+
+/** Ids whose namespaces or their fellow members differ between two snapshots. */
+function nsChanged(old: NamespaceSnapshot, now: NamespaceSnapshot): string[] {
+  const ids = new Set([...old.containers.keys(), ...now.containers.keys()]);
+  const allInodes = (s: NamespaceSnapshot) => [...s.containers.values()].every((c) => NS_TYPES.every((t) => c[t].inode !== undefined));
+  if (!allInodes(old) || !allInodes(now)) {
+    // Without inodes (HostConfig only): compare the member lists.
+    const before = nsSignatures(old);
+    const after = nsSignatures(now);
+    return [...ids].filter((id) => {
+      const a = before.get(id);
+      const b = after.get(id);
+      return !a || !b || a.some((x, i) => x !== b[i]);
+    });
+  }
+  // With inodes, only numbers are compared: a start or stop costs O(n), with
+  // no strings built per container (every engine event pays this).
+  const changed = new Set<string>();
+  // Per type, the namespaces that a container entered or left.
+  const touched = new Map(NS_TYPES.map((t) => [t, new Set<number>()]));
+  for (const [id, a] of old.containers) {
+    const b = now.containers.get(id);
+    for (const t of NS_TYPES) {
+      if (b && b[t].inode === a[t].inode) {
+        if (b[t].host !== a[t].host) changed.add(id);
+        continue;
+      }
+      changed.add(id);
+      touched.get(t)!.add(a[t].inode!);
+      if (b) touched.get(t)!.add(b[t].inode!);
+    }
+  }
+  for (const [id, b] of now.containers) {
+    if (old.containers.has(id)) continue;
+    changed.add(id);
+    for (const t of NS_TYPES) touched.get(t)!.add(b[t].inode!);
+  }
+  // Everyone else in a namespace whose members changed.
+  if ([...touched.values()].some((x) => x.size > 0)) {
+    for (const s of [old, now]) {
+      for (const [id, c] of s.containers) if (NS_TYPES.some((t) => touched.get(t)!.has(c[t].inode!))) changed.add(id);
+    }
+  }
+  return [...ids].filter((id) => changed.has(id));
 }
 
 const signatures = new WeakMap<NamespaceSnapshot, Map<string, string[]>>();
