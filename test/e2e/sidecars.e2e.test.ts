@@ -17,7 +17,7 @@ let web: Docker.Container;
 const name = uniqueName('e2e-sc-web');
 const leftovers: { dead?: string; live?: string } = {};
 
-/** A sidecar as a window would have left it, owned by `owner` ("<host>:<pid>:<nonce>"). */
+/** A sidecar as a window would have left it, owned by `owner` ("<host>~<pid namespace>:<pid>:<nonce>"). */
 async function leftoverSidecar(targetId: string, owner: string): Promise<string> {
   const c = await docker.createContainer({
     Image: IMAGES.busybox, Cmd: ['sleep', '3600'],
@@ -49,8 +49,10 @@ before(async () => {
   });
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   // Before the extension activates: one sidecar of a crashed window (its pid is gone), one of a live one (this test).
-  leftovers.dead = await leftoverSidecar(web.id, `${os.hostname()}:2147483646:abcdef`);
-  leftovers.live = await leftoverSidecar(web.id, `${os.hostname()}:${process.pid}:abcdef`);
+  // Owners name their PID namespace too (host~inode): only owners in the window's own namespace are judged by PID.
+  const scope = `${os.hostname()}~${fs.readlinkSync('/proc/self/ns/pid').replace(/[^0-9]/g, '')}`;
+  leftovers.dead = await leftoverSidecar(web.id, `${scope}:2147483646:abcdef`);
+  leftovers.live = await leftoverSidecar(web.id, `${scope}:${process.pid}:abcdef`);
   wb = await openWorkbench('sidecars', { workspace });
 });
 
