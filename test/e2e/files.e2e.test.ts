@@ -66,7 +66,17 @@ async function walkThrough(): Promise<void> {
   await root.waitFor({ timeout: 90_000 });
   await explorer.getByRole('treeitem', { name: path.basename(wb.workspace), exact: true }).waitFor({ timeout: 30_000 });
   assert.match(page.url(), /[?&]workspace=[^&]*\.code-workspace/, 'the window holds a workspace file');
-  if ((await root.getAttribute('aria-expanded')) !== 'true') await root.click();
+  // Expand the container's folder, clicking again if a click did not take: once it landed while the
+  // reloaded window was still setting up its tree, and the folder stayed closed.
+  await eventually(async () => {
+    if ((await root.getAttribute('aria-expanded')) === 'true') return true;
+    await root.click();
+    return root.evaluate((el) => new Promise<boolean>((resolve) => {
+      const until = Date.now() + 5000;
+      const check = () => (el.getAttribute('aria-expanded') === 'true' ? resolve(true) : Date.now() > until ? resolve(false) : setTimeout(check, 100));
+      check();
+    }));
+  }, 'the container folder to expand', 60_000);
   const notes = explorer.getByRole('treeitem', { name: 'notes', exact: true });
   await notes.waitFor({ timeout: 30_000 });
   await explorer.getByRole('treeitem', { name: 'app', exact: true }).waitFor();
