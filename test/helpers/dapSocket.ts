@@ -4,16 +4,17 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { DapFramer, encodeDap } from '../../src/debug/dapRelay';
 
 export class DapSocket extends EventEmitter {
   readonly trace: string[] = [];
   private seq = 1;
-  private buf = Buffer.alloc(0);
+  private readonly framer = new DapFramer((m) => this.onMessage(m));
   private readonly pending = new Map<number, { resolve: (r: DebugProtocol.Response) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly socket: net.Socket) {
     super();
-    socket.on('data', (b: Buffer) => this.onData(b));
+    socket.on('data', (b: Buffer) => this.framer.push(b));
     socket.on('close', () => {
       for (const p of this.pending.values()) p.reject(new Error('the DAP connection closed'));
       this.pending.clear();
@@ -34,8 +35,8 @@ export class DapSocket extends EventEmitter {
   /** Sends a request; resolves with a successful response, rejects with the error message of a failed one. */
   async request<R extends DebugProtocol.Response = DebugProtocol.Response>(command: string, args?: unknown, timeoutMs = 30_000): Promise<R> {
     const seq = this.seq++;
-    const body = JSON.stringify({ seq, type: 'request', command, arguments: args });
-    this.trace.push(`-> ${body}`);
+    const request = { seq, type: 'request', command, arguments: args };
+    this.trace.push(`-> ${JSON.stringify(request)}`);
     const answer = new Promise<DebugProtocol.Response>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
@@ -43,7 +44,7 @@ export class DapSocket extends EventEmitter {
       }, timeoutMs);
       this.pending.set(seq, { resolve: (r) => { clearTimeout(timer); resolve(r); }, reject: (e) => { clearTimeout(timer); reject(e); } });
     });
-    this.socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    this.socket.write(encodeDap(request));
     const r = await answer;
     // delve puts the detail into body.error.format and only a summary into message.
     if (!r.success) throw new Error((r as DebugProtocol.ErrorResponse).body?.error?.format ?? r.message ?? `${command} failed`);
@@ -71,29 +72,14 @@ export class DapSocket extends EventEmitter {
     this.socket.destroy();
   }
 
-  private onData(b: Buffer): void {
-    this.buf = Buffer.concat([this.buf, b]);
-    for (;;) {
-      const end = this.buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /Content-Length: *(\d+)/i.exec(this.buf.toString('latin1', 0, end));
-      if (!m) {
-        this.buf = this.buf.subarray(end + 4);
-        continue;
-      }
-      const len = Number(m[1]);
-      if (this.buf.length < end + 4 + len) return;
-      const text = this.buf.toString('utf8', end + 4, end + 4 + len);
-      this.buf = this.buf.subarray(end + 4 + len);
-      this.trace.push(`<- ${text}`);
-      const msg = JSON.parse(text) as DebugProtocol.ProtocolMessage;
-      if (msg.type === 'response') {
-        const r = msg as DebugProtocol.Response;
-        this.pending.get(r.request_seq)?.resolve(r);
-        this.pending.delete(r.request_seq);
-      } else if (msg.type === 'event') {
-        this.emit((msg as DebugProtocol.Event).event, msg);
-      }
+  private onMessage(msg: DebugProtocol.ProtocolMessage): void {
+    this.trace.push(`<- ${JSON.stringify(msg)}`);
+    if (msg.type === 'response') {
+      const r = msg as DebugProtocol.Response;
+      this.pending.get(r.request_seq)?.resolve(r);
+      this.pending.delete(r.request_seq);
+    } else if (msg.type === 'event') {
+      this.emit((msg as DebugProtocol.Event).event, msg);
     }
   }
 }
