@@ -16,6 +16,8 @@ if (only.length) process.env.SIDECAR_BENCH_ONLY = only.join(',');
 await ensureNodeModules();
 const { runLoud } = await import('./lib/sh.mjs');
 await runLoud(process.execPath, [path.join(root, 'scripts/build.mjs'), '--tests'], { cwd: root });
+// The webview group opens the workbench with the packaged extension, as a user has it.
+if (!only.length || only.some((o) => o.startsWith('webview'))) await runLoud('npm', ['run', '--silent', 'package'], { cwd: root });
 const { standUp } = await import('./lib/bench.mjs');
 const bench = await standUp();
 

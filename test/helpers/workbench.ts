@@ -71,7 +71,7 @@ export function makeWorkspace(name: string): string {
  * Runs the compiled host test module in `testsDir` inside code-server's real
  * extension host and returns one result per test.
  */
-export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: number; env?: Record<string, string>; uid?: number; gid?: number; pidNamespace?: boolean; logName?: string } = {}): Promise<HostResult[]> {
+export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: number; env?: Record<string, string>; uid?: number; gid?: number; pidNamespace?: boolean; logName?: string; userSettings?: Record<string, unknown> } = {}): Promise<HostResult[]> {
   const lib = await codeServerLib();
   fs.mkdirSync(testOutput, { recursive: true });
   const results = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-results-')), 'results.jsonl');
@@ -83,7 +83,7 @@ export async function runInExtensionHost(testsDir: string, opts: { timeoutMs?: n
   }
   const workspace = makeWorkspace('host');
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-user-'));
-  writeUserSettings(workspace, userDataDir);
+  writeUserSettings(workspace, userDataDir, { userSettings: opts.userSettings });
   // A non-root host needs its own profile folders and the workspace it opens.
   const owned = (dir: string) => {
     if (opts.uid !== undefined) for (const p of [dir, ...fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, String(f)))]) fs.chownSync(p, opts.uid, opts.gid ?? opts.uid);
