@@ -25,8 +25,9 @@ export const ids = ['webview.map.200', 'webview.map.update', 'webview.details.cp
 const LABEL = 'bench-webview';
 // VS Code's own port finder rescans every host process's /proc entries every few seconds in the
 // extension host (5 % of a core with 200 containers here); it is not ours and would drown the
-// details panel's figure and slow both sides of the others.
-const QUIET = { 'remote.autoForwardPorts': false };
+// details panel's figure and slow both sides of the others. code-server has a tunnel provider,
+// so the finder runs unless the source is the terminal output.
+const QUIET = { 'remote.autoForwardPorts': false, 'remote.autoForwardPortsSource': 'output' };
 
 function wanted(id: string): boolean {
   const only = process.env.SIDECAR_BENCH_ONLY?.split(',').filter(Boolean) ?? [];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { projectRoot } from './paths';
+import { nextEvent } from './dapEvents';
 
 export class TracedClient extends DebugClient {
   readonly trace: string[] = [];
@@ -36,18 +37,6 @@ export class TracedClient extends DebugClient {
 
   /** Waits for an event that satisfies `pred` (the plain waitForEvent takes the first of its kind). */
   waitFor<E extends DebugProtocol.Event>(event: string, pred: (e: E) => boolean = () => true, timeout = 30_000): Promise<E> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off(event, on);
-        reject(new Error(`no "${event}" event within ${timeout} ms`));
-      }, timeout);
-      const on = (e: E) => {
-        if (!pred(e)) return;
-        clearTimeout(timer);
-        this.off(event, on);
-        resolve(e);
-      };
-      this.on(event, on);
-    });
+    return nextEvent(this, event, pred, timeout);
   }
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapFramer, encodeDap } from '../../src/debug/dapRelay';
+import { nextEvent } from './dapEvents';
 
 export class DapSocket extends EventEmitter {
   readonly trace: string[] = [];
@@ -53,19 +54,7 @@ export class DapSocket extends EventEmitter {
 
   /** The next event named `event` that satisfies `pred`. */
   waitFor<E extends DebugProtocol.Event>(event: string, pred: (e: E) => boolean = () => true, timeoutMs = 30_000): Promise<E> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off(event, on);
-        reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const on = (e: E) => {
-        if (!pred(e)) return;
-        clearTimeout(timer);
-        this.off(event, on);
-        resolve(e);
-      };
-      this.on(event, on);
-    });
+    return nextEvent(this, event, pred, timeoutMs);
   }
 
   close(): void {

@@ -14,39 +14,16 @@ import type { SidecarApi } from '../../src/extension';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { IMAGES, removeQuietly, runContainer, TEST_LABEL, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
+import { children, containerUnder, engineRoot } from './engineTree';
 import { runningContainers } from '../../src/debug/editorAttach';
 import { SidecarConfigurationProvider } from '../../src/debug/register';
 
-type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string; engineId?: string }; engineId?: string };
-
 const EXTENSION_ID = 'container-sidecar.container-sidecar';
-const label = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : i.label?.label ?? '');
 
 async function api(): Promise<SidecarApi> {
   const ext = vscode.extensions.getExtension<SidecarApi>(EXTENSION_ID);
   assert.ok(ext);
   return ext.activate();
-}
-
-async function children(a: SidecarApi, parent?: Item): Promise<Item[]> {
-  return (await a.containers.getChildren(parent as never)) as Item[];
-}
-
-/** The root of the engine named `name`. */
-async function engineRoot(a: SidecarApi, name: string): Promise<Item | undefined> {
-  return (await children(a)).find((r) => r.contextValue?.startsWith('engine.') && label(r) === name);
-}
-
-/** A container's item under an engine root, wherever grouping put it. */
-async function containerUnder(a: SidecarApi, root: Item, id: string): Promise<Item | undefined> {
-  for (const r of await children(a, root)) {
-    if (r.container?.id === id) return r;
-    if (!r.container && r.collapsibleState !== vscode.TreeItemCollapsibleState.None) {
-      const inGroup = (await children(a, r)).find((i) => i.container?.id === id);
-      if (inGroup) return inGroup;
-    }
-  }
-  return undefined;
 }
 
 type Dockerd = { stop(): Promise<void> };

@@ -18,8 +18,7 @@ import type { ActiveForward } from '../../src/engine/portForward';
 import { eventually, type HostTest } from '../helpers/hostRunner';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
-
-type Item = vscode.TreeItem & { container?: { id: string; name: string; state: string; engineId?: string }; engineId?: string };
+import { children, containerUnder, engineRoot, type Item } from './engineTree';
 
 interface Remote { tcp: string; socket: string; certs: { dir: string }; stop(): Promise<void>; restart(): Promise<void>; dispose(): Promise<void> }
 interface RemoteLib {
@@ -31,26 +30,7 @@ interface RemoteLib {
 }
 
 const EXTENSION_ID = 'container-sidecar.container-sidecar';
-const label = (i: vscode.TreeItem) => (typeof i.label === 'string' ? i.label : i.label?.label ?? '');
 
-async function children(a: SidecarApi, parent?: Item): Promise<Item[]> {
-  return (await a.containers.getChildren(parent as never)) as Item[];
-}
-
-async function engineRoot(a: SidecarApi, name: string): Promise<Item | undefined> {
-  return (await children(a)).find((r) => r.contextValue?.startsWith('engine.') && label(r) === name);
-}
-
-async function containerUnder(a: SidecarApi, root: Item, id: string): Promise<Item | undefined> {
-  for (const r of await children(a, root)) {
-    if (r.container?.id === id) return r;
-    if (!r.container && r.collapsibleState !== vscode.TreeItemCollapsibleState.None) {
-      const inGroup = (await children(a, r)).find((i) => i.container?.id === id);
-      if (inGroup) return inGroup;
-    }
-  }
-  return undefined;
-}
 
 export const threeEnginesTests: HostTest[] = [
   {
