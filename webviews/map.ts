@@ -3,7 +3,7 @@
 // view state (toggles); the data comes whole from the host on every change.
 import cytoscape from 'cytoscape';
 import { h, vscode } from './common';
-import { isMapViewState, NS_TYPES, parseHostToMap, type MapAction, type MapGraph, type MapMember, type MapNamespace, type MapToHost, type MapViewState, type NsType } from './protocol';
+import { isHostId, isMapViewState, NS_TYPES, parseHostToMap, type MapAction, type MapGraph, type MapMember, type MapNamespace, type MapToHost, type MapViewState, type NsType } from './protocol';
 
 const DEFAULTS: MapViewState = { types: ['pid', 'net', 'ipc'], showPrivate: false, showStopped: true, table: false };
 const saved = vscode.getState();
@@ -226,7 +226,7 @@ function renderTable(v: { members: MapMember[]; namespaces: MapNamespace[] }): v
     if (wasHidden) cy.resize();
     return tableBox.replaceChildren();
   }
-  const member = (id: string) => (id === 'host' ? h('span', {}, 'host') : h('button', { class: 'link', onclick: () => act('reveal', id), 'aria-label': `Reveal ${nameOf(id)} in the Containers view` }, nameOf(id)));
+  const member = (id: string) => (isHostId(id) ? h('span', {}, nameOf(id)) : h('button', { class: 'link', onclick: () => act('reveal', id), 'aria-label': `Reveal ${nameOf(id)} in the Containers view` }, nameOf(id)));
   tableBox.replaceChildren(h('table', { id: 'ns-table-data' },
     h('caption', {}, 'Namespaces and their members'),
     h('thead', {}, h('tr', {}, ['Type', 'Inode', 'Host', 'Members'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -292,7 +292,7 @@ function exportSvg(): void {
 
 cy.on('tap', 'node.member', (e) => {
   const id = e.target.id() as string;
-  if (id !== 'host') act('reveal', id);
+  if (!isHostId(id)) act('reveal', id);
 });
 
 /** What a node is, for its hover and for the keyboard's announcement. */
@@ -339,7 +339,7 @@ function closeMenu(): void {
 
 cy.on('cxttap', 'node.member', (e) => {
   const id = e.target.id() as string;
-  if (id !== 'host') openMenu(id, e.renderedPosition ?? e.target.renderedPosition());
+  if (!isHostId(id)) openMenu(id, e.renderedPosition ?? e.target.renderedPosition());
 });
 // The menu is a menu for the keyboard too: arrows move between its enabled items.
 menu.addEventListener('keydown', (e) => {
@@ -409,9 +409,9 @@ graphBox.addEventListener('keydown', (e) => {
     const all = readingOrder();
     if (all.length) keyTo(e.key === 'Home' ? all[0] : all[all.length - 1]);
   } else if ((e.key === 'Enter' || e.key === ' ') && current.nonempty()) {
-    if (current.hasClass('member') && current.id() !== 'host') act('reveal', current.id());
+    if (current.hasClass('member') && !isHostId(current.id())) act('reveal', current.id());
   } else if ((e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) && current.nonempty()) {
-    if (current.hasClass('member') && current.id() !== 'host') openMenu(current.id(), current.renderedPosition());
+    if (current.hasClass('member') && !isHostId(current.id())) openMenu(current.id(), current.renderedPosition());
   } else if (e.key.length === 1 && e.key !== ' ') {
     // Type-ahead, as in VS Code's lists: the typed text jumps to the next member whose name starts with it.
     typed = Date.now() - typedAt > 1000 ? e.key : typed + e.key;

@@ -130,7 +130,9 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const isStr = (x: unknown, max = 256): x is string => typeof x === 'string' && x.length <= max;
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 /** Container ids as the engine writes them, or the host. */
-export const isMemberId = (x: unknown): x is string => isStr(x) && (/^[0-9a-f]{64}$/.test(x) || x === 'host');
+/** This machine ('host'), or the host of an engine on another kernel ('host@<engine id>'). */
+export const isHostId = (x: unknown): x is string => isStr(x) && /^host(?:@[a-z0-9][a-z0-9-]{0,39})?$/.test(x);
+export const isMemberId = (x: unknown): x is string => isStr(x) && (/^[0-9a-f]{64}$/.test(x) || isHostId(x));
 const isNsType = (x: unknown): x is NsType => (NS_TYPES as readonly unknown[]).includes(x);
 
 export function isMapViewState(x: unknown): x is MapViewState {
@@ -145,7 +147,7 @@ export function parseMapMessage(x: unknown): MapToHost | undefined {
     case 'ready':
       return isNum(x.have) ? { type: 'ready', have: x.have } : { type: 'ready' };
     case 'action':
-      return ['reveal', 'attach', 'files', 'shell', 'details'].includes(x.action as string) && isMemberId(x.id) && x.id !== 'host'
+      return ['reveal', 'attach', 'files', 'shell', 'details'].includes(x.action as string) && isMemberId(x.id) && !isHostId(x.id)
         ? { type: 'action', action: x.action as MapAction, id: x.id } : undefined;
     case 'export':
       // 20 MB covers a PNG of a large map; more is not a picture we made.

@@ -8,7 +8,7 @@ import type { Engine } from '../engine/engine';
 import { containerRef, isEngineId } from '../engine/engines';
 import type { ExplorerModel } from '../views/model';
 import { onJsonLines } from '../engine/jsonLines';
-import { isMemberId, parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
+import { isHostId, isMemberId, parseDetailsMessage, type DetailsAction, type HostToDetails } from '../../webviews/protocol';
 import { demuxLogs, envEntries, ProcessSampler, statsSample, toDetailsData, type RawStats } from './detailsData';
 import { pageHtml, webviewOptions } from './webview';
 
@@ -262,7 +262,7 @@ export class DetailsPanels implements vscode.Disposable {
   restore(panel: vscode.WebviewPanel, state: unknown): DetailsPanel | undefined {
     const s = state as { id?: unknown; engine?: unknown } | undefined;
     const engine = s?.engine;
-    if (!isMemberId(s?.id) || s.id === 'host' || (engine !== undefined && !isEngineId(engine))) return void panel.dispose();
+    if (!isMemberId(s?.id) || isHostId(s.id) || (engine !== undefined && !isEngineId(engine))) return void panel.dispose();
     return this.adopt(panel, s.id, engine);
   }
 

@@ -1,12 +1,13 @@
 // The namespace map panel. It has no polling of its own: it redraws from the
-// explorer model's change events, the same ones the tree views use.
+// explorer models' change events (one model per engine), the same ones the
+// tree views use.
 import * as vscode from 'vscode';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SidecarContext } from '../context';
 import type { ExplorerModel, ModelChange } from '../views/model';
 import { DEFAULT_NS_TYPES, isMapViewState, parseMapMessage, type HostToMap, type MapAction, type MapGraph, type MapViewState } from '../../webviews/protocol';
-import { buildMapGraph, graphForView } from './mapGraph';
+import { buildEnginesGraph, graphForView } from './mapGraph';
 import { pageHtml, webviewOptions } from './webview';
 
 export const MAP_VIEW_TYPE = 'sidecar.namespaceMap';
@@ -34,6 +35,9 @@ async function writeWhole(uri: vscode.Uri, data: Uint8Array): Promise<void> {
   }
 }
 
+/** Every engine of the Containers view with its model, the default first. */
+export type EngineModels = () => { engine: { id: string; name: string }; model: ExplorerModel }[];
+
 export class MapPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
@@ -51,29 +55,38 @@ export class MapPanel implements vscode.Disposable {
   private version = 0;
   private inline: { seq: number; version: number } | undefined;
   private loading: Promise<void> | undefined;
+  /** The engines drawn now, and how to stop listening to their models. */
+  private models: ReturnType<EngineModels> = [];
+  private unwatch: (() => void)[] = [];
+  private readonly onChange = (c: ModelChange) => {
+    if (c.all || c.added.length || c.removed.length || c.updated.length || c.namespaces.length || c.sidecarsOf.length) {
+      this.version++;
+      this.send();
+    }
+  };
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly ctx: SidecarContext, private readonly model: ExplorerModel, state: unknown, private readonly onDispose: () => void) {
+  constructor(readonly panel: vscode.WebviewPanel, private readonly ctx: SidecarContext, private readonly engines: EngineModels, state: unknown, private readonly onDispose: () => void) {
     this.state = isMapViewState(state) ? state : DEFAULT_MAP_STATE;
     panel.webview.options = webviewOptions(ctx.extension.extensionUri);
+    this.watch();
     // What the tree already shows goes into the page itself: the first drawing waits for no round trip.
     const first: HostToMap[] = [{ type: 'state', state: this.state }];
-    if (model.loaded && model.status.ok) {
+    if (this.loaded && this.models.some((m) => m.model.status.ok)) {
       first.push({ type: 'graph', graph: this.nextGraph(), seq: this.seq });
       this.inline = { seq: this.seq, version: this.version };
-    } else if (!model.loaded) {
+    } else if (!this.loaded) {
       // Nothing loaded yet (the map opened before any view): load while the page loads.
-      this.loading = model.refresh();
+      this.loading = this.load();
     }
     panel.webview.html = pageHtml(panel.webview, ctx.extension.extensionUri, 'map', 'Namespace Map', first);
-    const onChange = (c: ModelChange) => {
-      if (c.all || c.added.length || c.removed.length || c.updated.length || c.namespaces.length || c.sidecarsOf.length) {
-        this.version++;
-        this.send();
-      }
-    };
-    model.on('change', onChange);
     this.disposables.push(
-      { dispose: () => model.off('change', onChange) },
+      { dispose: () => this.unwatch.forEach((off) => off()) },
+      // Engines added to or removed from the settings: draw the new set.
+      ctx.onDidChangeEngine(() => {
+        this.watch();
+        this.version++;
+        void this.load().then(() => this.send());
+      }),
       panel.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)),
       panel.onDidChangeViewState((e) => {
         // A page that was hidden is reloaded when shown (no retained context): it asks again with "ready".
@@ -84,8 +97,29 @@ export class MapPanel implements vscode.Disposable {
     );
   }
 
+  /** Listens to the models of the engines there are now. */
+  private watch(): void {
+    this.unwatch.forEach((off) => off());
+    this.models = this.engines();
+    this.unwatch = this.models.map(({ model }) => {
+      model.on('change', this.onChange);
+      return () => model.off('change', this.onChange);
+    });
+  }
+
+  private get loaded(): boolean {
+    return this.models.every((m) => m.model.loaded);
+  }
+
+  /** Loads the engines not loaded yet; one that is down is drawn without containers (the tree says why). */
+  private async load(): Promise<void> {
+    await Promise.all(this.models.filter((m) => !m.model.loaded).map((m) => m.model.refresh()));
+  }
+
   private nextGraph(): MapGraph {
-    const graph = graphForView(buildMapGraph(this.model.containers, this.model.snapshot), this.state);
+    const up = this.models.filter((m) => m.model.status.ok);
+    const parts = (up.length ? up : this.models.slice(0, 1)).map(({ engine, model }) => ({ engineId: engine.id, name: engine.name, containers: model.containers, snapshot: model.snapshot }));
+    const graph = graphForView(buildEnginesGraph(parts), this.state);
     this.sent.set(++this.seq, graph);
     return graph;
   }
@@ -107,10 +141,10 @@ export class MapPanel implements vscode.Disposable {
         case 'ready':
           this.ready = true;
           void this.panel.webview.postMessage({ type: 'state', state: this.state } satisfies HostToMap);
-          this.model.listen();
+          for (const { model } of this.models) model.listen();
           // The page drew the inline graph and nothing changed since: it is current.
-          if (m.have !== undefined && m.have === this.inline?.seq && this.inline.version === this.version && this.model.loaded) return;
-          if (!this.model.loaded) await (this.loading ?? this.model.refresh());
+          if (m.have !== undefined && m.have === this.inline?.seq && this.inline.version === this.version && this.loaded) return;
+          if (!this.loaded) await (this.loading ?? this.load());
           this.send();
           return;
         case 'state': {
@@ -130,9 +164,10 @@ export class MapPanel implements vscode.Disposable {
           return;
         }
         case 'action': {
-          const e = this.model.containers.get(m.id);
+          const e = this.models.map(({ model }) => model.containers.get(m.id)).find((x) => x);
           if (!e) throw new Error(`Container ${m.id.slice(0, 12)} is gone; the map will drop it with the next update.`);
-          await vscode.commands.executeCommand(COMMANDS[m.action], m.action === 'reveal' || m.action === 'details' ? m.id : { container: e.model, containerId: m.id });
+          // The container's model names its engine, so every command acts on the right one.
+          await vscode.commands.executeCommand(COMMANDS[m.action], { container: e.model, containerId: m.id, engineId: e.model.engineId });
           return;
         }
         case 'export':

@@ -20,7 +20,7 @@ export function registerPanels(ctx: SidecarContext, explorer: Explorer): Panels 
   const details = new DetailsPanels(ctx, (engineId) => explorer.containers.modelFor(engineId));
   let map: MapPanel | undefined;
   const adoptMap = (panel: vscode.WebviewPanel, state: unknown) => {
-    map = new MapPanel(panel, ctx, model, state, () => (map = undefined));
+    map = new MapPanel(panel, ctx, () => explorer.containers.engines(), state, () => (map = undefined));
     return map;
   };
   ctx.extension.subscriptions.push(

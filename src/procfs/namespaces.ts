@@ -122,6 +122,8 @@ export interface NamespaceSnapshot {
   source: 'proc' | 'probe' | 'hostconfig';
   /** Why the inodes are unknown (source hostconfig). */
   reason?: string;
+  /** The engine's processes are not on this kernel (source probe, or hostconfig after a probe could not run). */
+  remote?: boolean;
   host: NsInodes;
   /** Per running container id. */
   containers: Map<string, ContainerNamespaces>;
@@ -307,7 +309,7 @@ export async function namespaceSnapshot(
   }
   // Only this path needs the daemon's defaults, so only this path asks for them.
   const facts = typeof daemon === 'function' ? await daemon() : daemon;
-  return { source: 'hostconfig', reason, host: {}, containers: sharingFromHostConfig(withPid, facts) };
+  return { source: 'hostconfig', reason, ...(remote ? { remote } : {}), host: {}, containers: sharingFromHostConfig(withPid, facts) };
 }
 
 /** Inodes through the engine's probe, asked only for containers the cache does not know. */

@@ -17,6 +17,8 @@ import { projectRoot } from '../helpers/paths';
 import { children, containerUnder, engineRoot } from './engineTree';
 import { runningContainers } from '../../src/debug/editorAttach';
 import { SidecarConfigurationProvider } from '../../src/debug/register';
+import type { MapPanel } from '../../src/panels/mapPanel';
+import type { MapGraph } from '../../webviews/protocol';
 
 const EXTENSION_ID = 'container-sidecar.container-sidecar';
 
@@ -105,6 +107,26 @@ export const enginesTests: HostTest[] = [
         const dynamic = await new SidecarConfigurationProvider(a.context).dynamicConfigurations();
         const onIso = dynamic.filter((c) => c.engine === 'isolated');
         assert.deepEqual(onIso.map((c) => [c.name, c.container, c.processId]), [[`Attach to sleep (PID 1) in ${twinName} on Isolated`, twinName, 1]]);
+
+        // The namespace map draws every engine: the twins, each named with its engine, and both engines
+        // on this machine's kernel share the one host. It follows the isolated engine's model too.
+        const map = (await vscode.commands.executeCommand('sidecar.namespaces.showMap')) as MapPanel;
+        let last: MapGraph | undefined;
+        const sub = map.rendered.event((r) => (last = r.graph));
+        try {
+          const member = (id: string) => last?.members.find((m) => m.id === id);
+          await eventually(() => member(twinThere.id) && member(twinHere.id), 'both twins drawn on the map', 60_000);
+          assert.equal(member(twinThere.id)!.name, `${twinName} (Isolated)`);
+          assert.equal(member(twinHere.id)!.name, `${twinName} (Docker)`);
+          assert.deepEqual(last!.members.filter((m) => m.kind === 'host').map((m) => m.id), ['host']);
+          await twinThere.stop({ t: 0 });
+          await eventually(() => member(twinThere.id)?.state === 'exited', 'the isolated twin drawn stopped', 30_000);
+          assert.equal(member(twinHere.id)!.state, 'running');
+          await twinThere.start();
+        } finally {
+          sub.dispose();
+          map.dispose();
+        }
 
         // A hung engine: its root says so, the others list meanwhile.
         await cfg.update('engines', ['auto', { host: `unix://${socket}`, name: 'Isolated' }, { host: `tcp://127.0.0.1:${hungPort}`, name: 'Hung' }], vscode.ConfigurationTarget.Global);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { SidecarAttachArguments } from '../../src/debug/config';
-import { parseEndpoint } from '../../src/engine/connection';
+import { parseEndpoint, resolveEndpoint } from '../../src/engine/connection';
 import { Engine } from '../../src/engine/engine';
 import { PortForwardService } from '../../src/engine/portForward';
 import { launchSidecar, LABELS, removeSidecar } from '../../src/engine/sidecars';
@@ -21,9 +21,10 @@ import { ContainerAccess } from '../../src/procfs/containerFiles';
 import { namespaceSnapshot, NS_TYPES, type NsInodes, readNamespaces } from '../../src/procfs/namespaces';
 import { probeCreateOptions, probeNamespaces, ProbeError } from '../../src/procfs/nsProbe';
 import { ExplorerModel } from '../../src/views/model';
+import { buildEnginesGraph } from '../../src/panels/mapGraph';
 import { eventually } from '../helpers/hostRunner';
 import { TracedClient } from '../helpers/dap';
-import { execIn, IMAGES, readFileFromArchive, runContainer, uniqueName } from '../helpers/docker';
+import { execIn, IMAGES, readFileFromArchive, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
 
 interface Remote { tcp: string; socket: string; certs: { dir: string; ca: string; cert: string; key: string }; dispose(): Promise<void> }
@@ -136,6 +137,49 @@ describe('a remote engine (TLS, own pid namespace)', () => {
       assert.ok(![...model.containers.values()].some((e) => e.model.labels[LABELS.role] === 'probe'));
     } finally {
       model.dispose();
+    }
+  });
+
+  it('the namespace map draws this machine and the remote engine side by side, each with its own host', async () => {
+    const docker = testDocker();
+    const localEngine = new Engine(resolveEndpoint(undefined));
+    const local = new ExplorerModel(() => localEngine, () => 'local');
+    const far = new ExplorerModel(() => engine, () => remote.tcp);
+    const nearHostPid = (await runContainer(docker, { name: uniqueName('map-near-hostpid'), hostConfig: { PidMode: 'host' } })).id;
+    const farHostPid = (await runContainer(engine.docker, { name: uniqueName('map-far-hostpid'), hostConfig: { PidMode: 'host' } })).id;
+    try {
+      await Promise.all([local.refresh(), far.refresh()]);
+      assert.equal(local.snapshot.source, 'proc');
+      assert.equal(far.snapshot.source, 'probe');
+      const g = buildEnginesGraph([
+        { engineId: 'default', name: 'local', containers: local.containers, snapshot: local.snapshot },
+        { engineId: 'far', name: 'far', containers: far.containers, snapshot: far.snapshot },
+      ]);
+      assert.deepEqual(g.members.filter((m) => m.kind === 'host').map((m) => m.id).sort(), ['host', 'host@far']);
+      assert.equal(g.members.find((m) => m.id === farHostPid)?.name, `${far.containers.get(farHostPid)!.model.name} (far)`);
+      const ns = (type: string, id: string) => g.namespaces.find((n) => n.type === type && n.members.includes(id))!;
+      // Each --pid=host container joins its own engine's host, with the inode /proc shows for it.
+      const near = ns('pid', nearHostPid);
+      assert.ok(near.members.includes('host') && !near.members.includes('host@far'));
+      assert.equal(near.inode, (await readNamespaces((await docker.getContainer(nearHostPid).inspect()).State.Pid)).pid);
+      const farPid = ns('pid', farHostPid);
+      assert.ok(farPid.members.includes('host@far') && !farPid.members.includes('host'));
+      assert.equal(farPid.inode, (await readNamespaces(realPid(farHostPid)!)).pid);
+      assert.match(farPid.id, /@far$/);
+      // The remote dockerd shares this machine's network namespace: one inode, yet two nodes, one per kernel as the map sees it.
+      const hostNets = g.namespaces.filter((n) => n.type === 'net' && n.host && (n.members.includes('host') || n.members.includes('host@far')));
+      assert.equal(hostNets.length, 2);
+      assert.equal(hostNets[0].inode, hostNets[1].inode);
+      // No namespace joins members of both engines; the remote pair still shares its network.
+      const side = (id: string) => (id === 'host' || local.containers.has(id) ? 'local' : 'far');
+      for (const n of g.namespaces) assert.equal(new Set(n.members.map(side)).size, 1, `${n.id} mixes engines: ${n.members.join(', ')}`);
+      assert.deepEqual([...ns('net', a).members].sort(), [a, b].sort());
+    } finally {
+      local.dispose();
+      far.dispose();
+      localEngine.dispose();
+      await removeQuietly(docker, [nearHostPid]);
+      await engine.docker.getContainer(farHostPid).remove({ force: true }).catch(() => undefined);
     }
   });
 
