@@ -20,7 +20,7 @@ import { projectRoot } from '../helpers/paths';
 import { openWorkbench, runInExtensionHost } from '../helpers/workbench';
 import { median, type Figure, type Report } from './util';
 
-export const ids = ['webview.map.200', 'webview.map.update', 'webview.details.cpu'];
+export const ids = ['webview.map.200', 'webview.map.200.reopen', 'webview.map.200.page', 'webview.map.update', 'webview.details.cpu'];
 
 const LABEL = 'bench-webview';
 // VS Code's own port finder rescans every host process's /proc entries every few seconds in the

@@ -71,7 +71,7 @@ export async function run(): Promise<void> {
     await a.containers.refresh();
     const label = process.env.SIDECAR_BENCH_LABEL ?? 'bench-webview';
 
-    if (wanted('webview.map.200')) {
+    if (wanted('webview.map.200.page')) {
       // What any webview costs in this workbench before its page runs, against the map: a panel
       // whose page only reports its first frame, and the map (model loaded), taking turns.
       const empty: number[] = [];
