@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 import { projectRoot } from '../helpers/paths';
@@ -76,12 +76,12 @@ async function steps(page: Workbench['page']): Promise<void> {
   // Run the command from the palette and pick the container.
   await page.keyboard.press('F1');
   await page.keyboard.type('Attach Debugger to Process');
-  // Click the row itself: "Attach Debugger Container to This File's Process" may rank first for these keys.
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attach Debugger to Process' }).first().click({ timeout: 30_000 });
+  // Choose the row itself: "Attach Debugger Container to This File's Process" may rank first for these keys.
+  await chooseRow(page, 'Attach Debugger to Process');
   // Type first, then pick: on a busy engine the container's row is far down the list, and a list renders only the rows in sight.
   await page.locator('.quick-input-widget', { hasText: 'Debug a process in which container?' }).waitFor({ timeout: 30_000 });
   await page.keyboard.type(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click({ timeout: 30_000 });
+  await chooseRow(page, name);
 
   // The Call Stack shows the function where the breakpoint stopped; the editor highlights its line.
   const callStack = page.locator('.debug-call-stack, .pane-body.debug-call-stack');

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { execIn, IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 
@@ -112,7 +112,5 @@ async function walkThrough(): Promise<void> {
 /** Waits for a quick pick row with `text` (after typing `filter` if given) and accepts it. */
 async function pick(page: Workbench['page'], text: string, filter?: string): Promise<void> {
   if (filter) await page.keyboard.type(filter);
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, text);
 }

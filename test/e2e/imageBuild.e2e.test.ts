@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 
@@ -55,12 +55,12 @@ test('the first gdb attach builds the debugger image under a notification with t
     await page.getByRole('tab', { name: /Container Sidecar/ }).waitFor({ timeout: 60_000 });
     await page.keyboard.press('F1');
     await page.keyboard.type('Attach Debugger to Process');
-    // Click the row itself: "Attach Debugger Container to This File's Process" may rank first for these keys.
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attach Debugger to Process' }).first().click({ timeout: 30_000 });
+    // Choose the row itself: "Attach Debugger Container to This File's Process" may rank first for these keys.
+    await chooseRow(page, 'Attach Debugger to Process');
     // Type first: on a busy engine the row is far down the list, and a list renders only the rows in sight.
     await page.locator('.quick-input-widget', { hasText: 'Debug a process in which container?' }).waitFor({ timeout: 30_000 });
     await page.keyboard.type(name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click({ timeout: 30_000 });
+    await chooseRow(page, name);
 
     // The notification names the image and shows the build's own output, up to the running step.
     const toast = page.locator('.notification-toast', { hasText: /Building the gdb debugger image container-sidecar\/gdb:[0-9a-f]{12} \(first use\)/ });
