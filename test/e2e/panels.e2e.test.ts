@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Frame, Page } from 'playwright-core';
-import { openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 
 // Functions passed to frame.evaluate run in the page; these describe the little they use there.
@@ -67,9 +67,7 @@ async function command(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
   await page.locator('.quick-input-widget').waitFor({ timeout: 15_000 });
   await page.keyboard.type(`Container Sidecar: ${title}`);
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, title);
 }
 
 /** Webviews are nested iframes: the page's own frame is the one whose body names the panel. */
@@ -235,7 +233,7 @@ test('container details: CPU of a busy loop above 0, secrets masked until clicke
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: n.busy }).first();
     try {
       await row.waitFor({ timeout: 10_000 });
-      await row.click();
+      await chooseRow(page, n.busy);
       return true;
     } catch {
       await page.keyboard.press('Escape');

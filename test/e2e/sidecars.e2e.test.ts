@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { makeWorkspace, openWorkbench, revealContainer, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, makeWorkspace, openWorkbench, revealContainer, screenshotPath, type Workbench } from '../helpers/workbench';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 
@@ -126,7 +126,5 @@ test('from the palette: pick the container, then the profile; the status bar cou
 /** Waits for a quick pick row with `text` (after typing `filter` if given) and accepts it. */
 async function pickQuick(page: Workbench['page'], text: string, filter?: string): Promise<void> {
   if (filter) await page.keyboard.type(filter);
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, text);
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
+import { chooseRow, makeWorkspace, openWorkbench, screenshotPath, type Workbench } from '../helpers/workbench';
 import { IMAGES, removeQuietly, runContainer, testDocker, uniqueName } from '../helpers/docker';
 import { eventually } from '../helpers/hostRunner';
 
@@ -91,9 +91,7 @@ async function pickIn(title: string, text: string): Promise<void> {
 async function pick(text: string, filter?: string): Promise<void> {
   const { page } = wb;
   if (filter) await page.keyboard.type(filter);
-  const row = wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, text);
 }
 
 async function openFile(container: string): Promise<void> {
