@@ -160,9 +160,26 @@ function render(): void {
   const layout = part.layout({ name: 'cose', animate: false, randomize: false, fit: false, nodeDimensionsIncludeLabels: true, numIter: 300 } as cytoscape.LayoutOptions);
   layout.one('layoutstop', () => {
     old.unlock();
+    unstack(joined);
     done();
   });
   layout.run();
+}
+
+/**
+ * Moves each new node off any node it landed on: the force layout cannot move
+ * the locked old nodes, and may leave a new one on top of one of them (a click
+ * there would then hit the wrong container).
+ */
+function unstack(movers: cytoscape.NodeCollection): void {
+  const hits = (a: cytoscape.BoundingBox12, b: cytoscape.BoundingBox12) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+  movers.forEach((n) => {
+    for (let i = 0; i < 50; i++) {
+      const box = n.boundingBox({ includeLabels: false });
+      if (!cy.nodes().some((o) => !o.same(n) && hits(box, o.boundingBox({ includeLabels: false })))) return;
+      n.position({ x: n.position('x') + COL / 2, y: n.position('y') + ROW / 2 });
+    }
+  });
 }
 
 /**

@@ -66,18 +66,17 @@ async function walkThrough(): Promise<void> {
   await root.waitFor({ timeout: 90_000 });
   await explorer.getByRole('treeitem', { name: path.basename(wb.workspace), exact: true }).waitFor({ timeout: 30_000 });
   assert.match(page.url(), /[?&]workspace=[^&]*\.code-workspace/, 'the window holds a workspace file');
-  // Expand the container's folder, clicking again if a click did not take: once it landed while the
-  // reloaded window was still setting up its tree, and the folder stayed closed.
-  await eventually(async () => {
-    if ((await root.getAttribute('aria-expanded')) === 'true') return true;
-    await root.click();
-    return root.evaluate((el) => new Promise<boolean>((resolve) => {
-      const until = Date.now() + 5000;
-      const check = () => (el.getAttribute('aria-expanded') === 'true' ? resolve(true) : Date.now() > until ? resolve(false) : setTimeout(check, 100));
-      check();
-    }));
-  }, 'the container folder to expand', 60_000);
+  // Open the container's folder. A click toggles it, and a click sent while the reloaded window was
+  // still setting up its tree once took effect late, together with a second one: open, then shut.
+  // So: one click to select it, then the keyboard, whose Right arrow opens a folder and never shuts it.
   const notes = explorer.getByRole('treeitem', { name: 'notes', exact: true });
+  await root.click();
+  await eventually(async () => {
+    if (await notes.waitFor({ timeout: 5_000 }).then(() => true, () => false)) return true;
+    if ((await root.getAttribute('aria-selected')) !== 'true') await root.click();
+    else if ((await root.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
+    return false;
+  }, 'the container folder open, showing its notes folder', 60_000);
   await notes.waitFor({ timeout: 30_000 });
   await explorer.getByRole('treeitem', { name: 'app', exact: true }).waitFor();
   await notes.click();
