@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { projectRoot } from './paths';
-import { nextEvent } from './dapEvents';
+import { nextEvent } from './events';
 
 export class TracedClient extends DebugClient {
   readonly trace: string[] = [];

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DapFramer, encodeDap } from '../../src/debug/dapRelay';
-import { nextEvent } from './dapEvents';
+import { nextEvent } from './events';
 
 export class DapSocket extends EventEmitter {
   readonly trace: string[] = [];

@@ -13,21 +13,13 @@ import { parseEndpoint } from '../../src/engine/connection';
 import { EngineEvents, parseEvent, type ContainerEvent, type StreamState } from '../../src/engine/events';
 import { IMAGES, removeQuietly, runContainer, testDocker } from '../helpers/docker';
 import { projectRoot } from '../helpers/paths';
+import { nextEvent } from '../helpers/events';
 
 interface Dockerd { stop(): Promise<void>; socket: string }
 type StartDockerd = (o: { root: string; socket: string; logFile?: string }) => Promise<Dockerd>;
 
 function waitFor<T>(emitter: EngineEvents, name: string, pred: (x: T) => boolean, what: string, ms = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    const on = (x: T) => {
-      if (!pred(x)) return;
-      clearTimeout(t);
-      emitter.off(name, on);
-      resolve(x);
-    };
-    emitter.on(name, on);
-  });
+  return nextEvent(emitter, name, pred, ms, what);
 }
 
 describe('engine events', () => {
