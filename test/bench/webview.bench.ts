@@ -29,12 +29,8 @@ const LABEL = 'bench-webview';
 // so the finder runs unless the source is the terminal output.
 const QUIET = { 'remote.autoForwardPorts': false, 'remote.autoForwardPortsSource': 'output' };
 
-function wanted(id: string): boolean {
-  const only = process.env.SIDECAR_BENCH_ONLY?.split(',').filter(Boolean) ?? [];
-  return only.length === 0 || only.some((o) => id.startsWith(o) || o === 'webview');
-}
-
-export async function run(report: Report): Promise<void> {
+/** `wanted`: the bench harness's own --only filter (the extension host part reads the same from SIDECAR_BENCH_ONLY). */
+export async function run(report: Report, wanted: (id: string) => boolean = () => true): Promise<void> {
   const docker = testDocker();
   const existing = await docker.listContainers({ all: true });
   const runningNow = existing.filter((c) => c.State === 'running').length;
